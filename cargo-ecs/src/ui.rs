@@ -1,0 +1,222 @@
+//! Everything the user sees on stderr: cargo-style status lines (`    Pushing …`), warnings,
+//! errors (miette), and progress. Progress bars (indicatif) only when stderr is a terminal;
+//! plain lines otherwise. stdout is never written here: it is for data.
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use ecs_core::progress::Reporter;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::cli::{ColorChoice, Format, GlobalArgs};
+
+/// Terminal output settings and helpers.
+pub struct Ui {
+    /// stderr is a terminal.
+    pub tty: bool,
+    /// Colour on stderr.
+    pub color: bool,
+    /// `-q`.
+    pub quiet: bool,
+    /// `-v` count.
+    pub verbose: u8,
+    /// `--format`.
+    pub format: Format,
+    bars: MultiProgress,
+    active: Mutex<HashMap<String, ProgressBar>>,
+}
+
+impl Ui {
+    /// From the global flags.
+    pub fn new(global: &GlobalArgs) -> Self {
+        let tty = std::io::stderr().is_terminal();
+        let color = match global.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => tty && std::env::var_os("NO_COLOR").is_none(),
+        };
+        let bars = MultiProgress::with_draw_target(if tty && !global.quiet {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        });
+        let handler_color = color;
+        let _ = miette::set_hook(Box::new(move |_| {
+            Box::new(
+                miette::MietteHandlerOpts::new()
+                    .color(handler_color)
+                    .unicode(handler_color)
+                    .terminal_links(false)
+                    .width(100)
+                    .build(),
+            )
+        }));
+        Ui {
+            tty,
+            color,
+            quiet: global.quiet,
+            verbose: global.verbose,
+            format: global.format,
+            bars,
+            active: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn paint(&self, code: &str, s: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+
+    fn line(&self, line: String) {
+        if self.bars.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            self.bars.suspend(|| eprintln!("{line}"));
+        }
+    }
+
+    /// A cargo-style status line: a right-aligned green verb and a message.
+    pub fn status(&self, verb: &str, message: impl std::fmt::Display) {
+        if self.quiet {
+            return;
+        }
+        self.line(format!(
+            "{} {message}",
+            self.paint("1;32", &format!("{verb:>12}"))
+        ));
+    }
+
+    /// A note that is only shown with `-v`.
+    pub fn verbose(&self, message: impl std::fmt::Display) {
+        if self.verbose > 0 && !self.quiet {
+            self.line(format!(
+                "{} {message}",
+                self.paint("1;36", &format!("{:>12}", "Info"))
+            ));
+        }
+    }
+
+    /// `warning: …`, shown even with `-q`.
+    pub fn warn(&self, message: impl std::fmt::Display) {
+        self.line(format!("{} {message}", self.paint("1;33", "warning:")));
+    }
+
+    /// Renders an error report to stderr (JSON with `--format json`).
+    pub fn error(&self, report: &miette::Report) {
+        let _ = self.bars.clear();
+        if self.format == Format::Json {
+            let mut causes = Vec::new();
+            let mut source = report.source();
+            while let Some(s) = source {
+                causes.push(s.to_string());
+                source = s.source();
+            }
+            let help = report.help().map(|h| h.to_string());
+            let related: Vec<String> = report
+                .related()
+                .map(|r| r.map(|d| d.to_string()).collect())
+                .unwrap_or_default();
+            let json = serde_json::json!({
+                "error": report.to_string(),
+                "causes": causes,
+                "help": help,
+                "related": related,
+            });
+            eprintln!("{json}");
+        } else {
+            eprintln!("{} {report:?}", self.paint("1;31", "error:"));
+        }
+    }
+
+    /// A [`Reporter`] that draws on this UI.
+    pub fn reporter(&self) -> UiReporter<'_> {
+        UiReporter { ui: self }
+    }
+}
+
+/// Renders `ecs-core` progress events.
+pub struct UiReporter<'a> {
+    ui: &'a Ui,
+}
+
+impl Reporter for UiReporter<'_> {
+    fn step_started(&self, step: &str, message: &str, total: Option<u64>) {
+        if self.ui.quiet {
+            return;
+        }
+        if self.ui.bars.is_hidden() {
+            self.ui.status(&title(step), message);
+            return;
+        }
+        let bar = match total {
+            Some(total) => {
+                let bar = ProgressBar::new(total);
+                bar.set_style(
+                    ProgressStyle::with_template(
+                        "{prefix:>12.cyan.bold} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {wide_msg}",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+                );
+                bar
+            }
+            None => {
+                let bar = ProgressBar::new_spinner();
+                bar.set_style(
+                    ProgressStyle::with_template("{prefix:>12.cyan.bold} {spinner} {wide_msg}")
+                        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                );
+                bar.enable_steady_tick(Duration::from_millis(120));
+                bar
+            }
+        };
+        let bar = self.ui.bars.add(bar);
+        bar.set_prefix(title(step));
+        bar.set_message(message.to_string());
+        if let Ok(mut active) = self.ui.active.lock() {
+            if let Some(old) = active.insert(step.to_string(), bar) {
+                old.finish_and_clear();
+            }
+        }
+    }
+
+    fn bytes_done(&self, step: &str, n: u64) {
+        if let Ok(active) = self.ui.active.lock() {
+            if let Some(bar) = active.get(step) {
+                bar.inc(n);
+            }
+        }
+    }
+
+    fn note(&self, message: &str) {
+        self.ui.verbose(message);
+    }
+
+    fn warn(&self, message: &str) {
+        self.ui.warn(message);
+    }
+
+    fn step_done(&self, step: &str, message: &str) {
+        let bar = self.ui.active.lock().ok().and_then(|mut a| a.remove(step));
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        if !message.is_empty() {
+            self.ui.status(&title(step), message);
+        }
+    }
+}
+
+/// `push` → `Push`, the verb column.
+fn title(step: &str) -> String {
+    let mut c = step.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}

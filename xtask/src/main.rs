@@ -1,0 +1,39 @@
+//! `cargo xtask`: the project's own automation (matklad/cargo-xtask). No dependencies beyond
+//! anyhow and the rig library, so it builds in seconds.
+//!
+//! - `rig up | down | env`: the local stand-ins (moto_server, docker-registry)
+//! - `demo`: the main job on `examples/hello`, against the rig
+//! - `ci`: fmt, clippy, every test
+//! - `bench image | logs`: side-by-side benchmarks against peer tools
+//! - `dist`: the release archives for the host target
+
+mod bench;
+mod ci;
+mod demo;
+mod dist;
+mod rig;
+
+use anyhow::{Result, bail};
+
+fn main() -> std::process::ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &[String]) -> Result<()> {
+    let rest = args.get(1..).unwrap_or(&[]);
+    match args.first().map(String::as_str) {
+        Some("rig") => rig::run(rest),
+        Some("demo") => demo::run(rest),
+        Some("ci") => ci::run(rest),
+        Some("bench") => bench::run(rest),
+        Some("dist") => dist::run(rest),
+        _ => bail!("usage: cargo xtask <rig up|down|env | demo | ci | bench image|logs | dist>"),
+    }
+}
