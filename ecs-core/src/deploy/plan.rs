@@ -1,0 +1,2 @@
+//! Deciding what a deploy changes (pure): task definition reuse vs registration, and the
+//! service update or creation.
