@@ -1,0 +1,740 @@
+//! Daemonless, reproducible OCI images of a Cargo binary, and their push to ECR.
+//!
+//! [`build`] runs `cargo build` ([`build::cargo_build`]), checks the ELF, pulls the base image
+//! when it is not `scratch` ([`base`]), and assembles deterministic layers ([`layer`]) and the
+//! config and manifest ([`manifest`]). [`push`] gets ECR credentials, ensures the repository
+//! and pushes only missing blobs through [`crate::registry::http`].
+//! [`crate::registry::layout::write`] writes the same image as an OCI layout directory.
+//!
+//! Layers of a `scratch` image, in order: system files (`/etc/passwd`, `/etc/group` with the
+//! non-root user, `/etc/nsswitch.conf`, a writable `/tmp`), the CA bundle (when
+//! `ca-certificates`), then the app (`/app/<bin>` and the `include` files). Only the last
+//! changes when the code changes, so a rebuild uploads only the app layer.
+
+pub mod base;
+pub mod build;
+pub mod layer;
+pub mod manifest;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use build::CargoOptions;
+
+use crate::aws::ecr::{self, EcrError, RepositorySettings};
+use crate::config::{Architecture, BaseImage, Config, ContainerConfig, ImageConfig};
+use crate::progress::Reporter;
+use crate::registry::{Registry, RegistryAccess, RegistryError};
+use layer::{Entry, LayerOptions};
+use manifest::{LayerInfo, RuntimeSpec};
+
+/// A content digest, `sha256:<hex>`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub struct Digest(pub String);
+
+impl Digest {
+    /// The text form.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Digest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Image errors.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum ImageError {
+    /// cargo could not be started.
+    #[error("cannot run `cargo build`")]
+    #[diagnostic(
+        code(cargo_ecs::image::cargo_spawn),
+        help("is cargo on PATH (or $CARGO set)?")
+    )]
+    CargoSpawn {
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// cargo failed.
+    #[error("`cargo build` failed (exit status {status})")]
+    #[diagnostic(
+        code(cargo_ecs::image::cargo_failed),
+        help("cargo's own errors are printed above")
+    )]
+    CargoFailed {
+        /// Exit status.
+        status: i32,
+    },
+    /// cargo built no such binary.
+    #[error("`cargo build` produced no binary named `{bin}`")]
+    #[diagnostic(
+        code(cargo_ecs::image::no_binary),
+        help("set `image.bin` in [package.metadata.ecs] or pass `--bin NAME`")
+    )]
+    NoBinary {
+        /// The wanted binary.
+        bin: String,
+    },
+    /// The Rust target for the architecture is missing.
+    #[error("the Rust target `{triple}` for architecture {architecture} is not installed")]
+    #[diagnostic(
+        code(cargo_ecs::image::target_missing),
+        help(
+            "run `rustup target add {triple}` (and install a linker for it), or set `architecture` to match this machine"
+        )
+    )]
+    TargetNotInstalled {
+        /// The triple.
+        triple: String,
+        /// OCI architecture name.
+        architecture: &'static str,
+    },
+    /// The binary is not an ELF file.
+    #[error("{} is not a Linux ELF executable: {reason}", path.display())]
+    #[diagnostic(
+        code(cargo_ecs::image::not_elf),
+        help("build for a Linux target (`--target x86_64-unknown-linux-gnu`)")
+    )]
+    NotElf {
+        /// The file.
+        path: PathBuf,
+        /// Parser message.
+        reason: String,
+    },
+    /// ELF machine mismatch.
+    #[error("{} is not built for {architecture}", path.display())]
+    #[diagnostic(
+        code(cargo_ecs::image::wrong_architecture),
+        help("make `--target` match `architecture`, or drop `--target`")
+    )]
+    WrongArchitecture {
+        /// The file.
+        path: PathBuf,
+        /// Wanted.
+        architecture: &'static str,
+    },
+    /// A dynamic binary cannot run on scratch.
+    #[error(
+        "{} is dynamically linked (interpreter {interpreter}) and cannot run on a `scratch` base",
+        path.display()
+    )]
+    #[diagnostic(
+        code(cargo_ecs::image::dynamic_on_scratch),
+        help(
+            "link it statically (drop --target/RUSTFLAGS overrides so cargo ecs adds `-C target-feature=+crt-static`, or use a musl target), or set `image.base` to an image with a libc such as `debian:bookworm-slim`"
+        )
+    )]
+    DynamicOnScratch {
+        /// The file.
+        path: PathBuf,
+        /// PT_INTERP.
+        interpreter: String,
+    },
+    /// A file could not be read.
+    #[error("cannot read {}", path.display())]
+    #[diagnostic(code(cargo_ecs::image::read))]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An include path does not exist.
+    #[error("`image.include` source {} does not exist", path.display())]
+    #[diagnostic(
+        code(cargo_ecs::image::include_missing),
+        help("`from` is relative to the package directory (next to Cargo.toml)")
+    )]
+    IncludeMissing {
+        /// The path.
+        path: PathBuf,
+    },
+    /// No host CA bundle.
+    #[error("no CA bundle at {}", path.display())]
+    #[diagnostic(
+        code(cargo_ecs::image::ca_missing),
+        help(
+            "install the host's `ca-certificates` package, or set `image.ca-certificates = false`"
+        )
+    )]
+    CaBundleMissing {
+        /// Where we looked.
+        path: PathBuf,
+    },
+    /// Invalid base reference.
+    #[error("invalid base image reference `{reference}`")]
+    #[diagnostic(
+        code(cargo_ecs::image::bad_base),
+        help(
+            "use `scratch` or a reference like `debian:bookworm-slim` or `public.ecr.aws/docker/library/debian@sha256:…`"
+        )
+    )]
+    BadBase {
+        /// The reference.
+        reference: String,
+    },
+    /// No matching platform in the base's index.
+    #[error("base image `{reference}` has no linux/{architecture} image")]
+    #[diagnostic(
+        code(cargo_ecs::image::base_platform),
+        help("choose a base image published for linux/{architecture}, or change `architecture`")
+    )]
+    BasePlatform {
+        /// The reference.
+        reference: String,
+        /// Wanted.
+        architecture: &'static str,
+    },
+    /// JSON (de)serialization.
+    #[error("invalid image JSON: {message}")]
+    #[diagnostic(code(cargo_ecs::image::json))]
+    Json {
+        /// Message.
+        message: String,
+    },
+    /// Layer writing failed.
+    #[error("cannot write an image layer")]
+    #[diagnostic(code(cargo_ecs::image::layer))]
+    Layer {
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A background task died.
+    #[error("image assembly task failed: {message}")]
+    #[diagnostic(code(cargo_ecs::image::task))]
+    Task {
+        /// Message.
+        message: String,
+    },
+    /// Registry.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Registry(#[from] RegistryError),
+    /// ECR.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Ecr(#[from] EcrError),
+}
+
+impl ImageError {
+    pub(crate) fn json(e: impl std::fmt::Display) -> Self {
+        ImageError::Json {
+            message: e.to_string(),
+        }
+    }
+    pub(crate) fn spec(e: impl std::fmt::Display) -> Self {
+        ImageError::Json {
+            message: e.to_string(),
+        }
+    }
+}
+
+/// Where a blob already lives (a base image layer), for cross-repository mounts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobOrigin {
+    /// Registry host.
+    pub host: String,
+    /// Repository on that host.
+    pub repository: String,
+}
+
+/// A blob of the image.
+#[derive(Debug, Clone)]
+pub struct Blob {
+    /// Media type.
+    pub media_type: String,
+    /// Digest.
+    pub digest: Digest,
+    /// Size in bytes.
+    pub size: u64,
+    /// Contents.
+    pub data: Arc<[u8]>,
+    /// Where it came from (base layers).
+    pub origin: Option<BlobOrigin>,
+}
+
+impl Blob {
+    fn new(media_type: &str, data: Arc<[u8]>, digest: Digest) -> Blob {
+        Blob {
+            media_type: media_type.to_string(),
+            size: data.len() as u64,
+            digest,
+            data,
+            origin: None,
+        }
+    }
+}
+
+/// A finished image: layers (base first), config and manifest.
+#[derive(Debug, Clone)]
+pub struct BuiltImage {
+    /// Layers, base first.
+    pub layers: Vec<Blob>,
+    /// The config blob.
+    pub config: Blob,
+    /// Manifest bytes.
+    pub manifest: Arc<[u8]>,
+    /// Manifest media type.
+    pub manifest_media_type: String,
+    /// Manifest digest.
+    pub manifest_digest: Digest,
+    /// Tags to apply on push / in a layout.
+    pub tags: Vec<String>,
+    /// The packaged binary.
+    pub binary: PathBuf,
+    /// The pinned base (`host/repo@sha256:…`), `None` for scratch.
+    pub base: Option<String>,
+    /// Things the user should know (e.g. where the CA bundle came from).
+    pub notes: Vec<String>,
+}
+
+impl BuiltImage {
+    /// The manifest digest (what deploys pin).
+    pub fn digest(&self) -> &Digest {
+        &self.manifest_digest
+    }
+}
+
+/// Everything [`build`] needs, as plain values (testable without a workspace).
+#[derive(Debug, Clone)]
+pub struct BuildRequest {
+    /// The package's Cargo.toml.
+    pub manifest_path: PathBuf,
+    /// Package version (label `org.opencontainers.image.version`).
+    pub version: String,
+    /// `[package.metadata.ecs.image]`.
+    pub image: ImageConfig,
+    /// `[package.metadata.ecs.container]` (command, environment, port).
+    pub container: ContainerConfig,
+    /// CPU architecture.
+    pub architecture: Architecture,
+    /// `cargo build` pass-through options.
+    pub cargo: CargoOptions,
+    /// `CARGO_TARGET_DIR` override.
+    pub target_dir: Option<PathBuf>,
+    /// `SOURCE_DATE_EPOCH` (mtimes and `created`); `None` = 0.
+    pub source_date_epoch: Option<u64>,
+    /// Label `org.opencontainers.image.source`.
+    pub source: Option<String>,
+    /// Label `org.opencontainers.image.revision`.
+    pub revision: Option<String>,
+    /// Known registries (endpoint override, credentials) for pulling the base image.
+    pub registries: Vec<RegistryAccess>,
+    /// gzip level for our layers.
+    pub compression_level: u32,
+    /// Where the host CA bundle is read from.
+    pub ca_bundle: PathBuf,
+}
+
+/// The host CA bundle cargo-ecs copies into scratch images (Debian/Ubuntu path).
+pub const HOST_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+impl BuildRequest {
+    /// A request with defaults for everything not in the arguments.
+    pub fn new(
+        manifest_path: impl Into<PathBuf>,
+        version: impl Into<String>,
+        image: ImageConfig,
+        container: ContainerConfig,
+        architecture: Architecture,
+    ) -> BuildRequest {
+        BuildRequest {
+            manifest_path: manifest_path.into(),
+            version: version.into(),
+            image,
+            container,
+            architecture,
+            cargo: CargoOptions::default(),
+            target_dir: None,
+            source_date_epoch: None,
+            source: None,
+            revision: None,
+            registries: Vec::new(),
+            compression_level: LayerOptions::default().level,
+            ca_bundle: PathBuf::from(HOST_CA_BUNDLE),
+        }
+    }
+
+    /// From the resolved config, with labels from git and `SOURCE_DATE_EPOCH` from the
+    /// environment (shell: reads both).
+    pub fn from_config(config: &Config) -> BuildRequest {
+        let mut req = BuildRequest::new(
+            &config.manifest_path,
+            &config.version,
+            config.image.clone(),
+            config.container.clone(),
+            config.architecture,
+        );
+        req.source_date_epoch = std::env::var("SOURCE_DATE_EPOCH")
+            .ok()
+            .and_then(|s| s.trim().parse().ok());
+        let dir = req.package_dir();
+        req.revision = git(&dir, &["rev-parse", "HEAD"]);
+        req.source = git(&dir, &["remote", "get-url", "origin"]);
+        req
+    }
+
+    /// The directory holding Cargo.toml.
+    pub fn package_dir(&self) -> PathBuf {
+        self.manifest_path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."))
+    }
+
+    /// The binary target name.
+    pub fn bin(&self) -> &str {
+        self.cargo.bin.as_deref().unwrap_or(&self.image.bin)
+    }
+}
+
+fn git(dir: &Path, args: &[&str]) -> Option<String> {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let s = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    (out.status.success() && !s.is_empty()).then_some(s)
+}
+
+/// Builds the binary and assembles the image.
+pub async fn build(req: &BuildRequest) -> Result<BuiltImage, ImageError> {
+    let binary = match &req.cargo.prebuilt {
+        Some(p) => p.clone(),
+        None => {
+            let r = req.clone();
+            tokio::task::spawn_blocking(move || {
+                build::cargo_build(&build::CargoBuild {
+                    manifest_path: &r.manifest_path,
+                    bin: r.bin(),
+                    target_dir: r.target_dir.as_deref(),
+                    architecture: r.architecture,
+                    needs_static: r.image.base == BaseImage::Scratch,
+                    options: &r.cargo,
+                })
+            })
+            .await
+            .map_err(|e| ImageError::Task {
+                message: e.to_string(),
+            })??
+        }
+    };
+    let base = match &req.image.base {
+        BaseImage::Scratch => None,
+        BaseImage::Reference(r) => Some(base::pull(r, req.architecture, &req.registries).await?),
+    };
+    let r = req.clone();
+    tokio::task::spawn_blocking(move || assemble(&r, &binary, base.as_ref()))
+        .await
+        .map_err(|e| ImageError::Task {
+            message: e.to_string(),
+        })?
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, ImageError> {
+    std::fs::read(path).map_err(|source| ImageError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// `/etc/passwd`, `/etc/group` and `/etc/nsswitch.conf` for a scratch image whose process
+/// runs as `user` (`uid:gid`, `uid` or a name), as distroless/static carries them.
+pub fn system_files(user: &str) -> (String, String) {
+    let (u, g) = user.split_once(':').unwrap_or((user, ""));
+    let uid: u32 = u.parse().unwrap_or(65532);
+    let gid: u32 = g.parse().unwrap_or(uid);
+    let name = if u.parse::<u32>().is_err() && !u.is_empty() {
+        u.to_string()
+    } else if uid == 65532 {
+        "nonroot".to_string()
+    } else {
+        "app".to_string()
+    };
+    let mut passwd = String::from(
+        "root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n",
+    );
+    let mut group = String::from("root:x:0:\nnobody:x:65534:\n");
+    if uid != 0 && uid != 65534 {
+        passwd.push_str(&format!("{name}:x:{uid}:{gid}:{name}:/tmp:/sbin/nologin\n"));
+    }
+    if gid != 0 && gid != 65534 {
+        group.push_str(&format!("{name}:x:{gid}:\n"));
+    }
+    (passwd, group)
+}
+
+/// The include entries: files and directory trees under `to`.
+fn include_entries(req: &BuildRequest) -> Result<Vec<Entry>, ImageError> {
+    let dir = req.package_dir();
+    let mut out = Vec::new();
+    for inc in &req.image.include {
+        let from = dir.join(&inc.from);
+        let meta = std::fs::metadata(&from)
+            .map_err(|_| ImageError::IncludeMissing { path: from.clone() })?;
+        if meta.is_file() {
+            out.push(file_entry(&from, &inc.to, &meta)?);
+            continue;
+        }
+        let mut stack = vec![(from.clone(), inc.to.trim_end_matches('/').to_string())];
+        out.push(Entry::dir(inc.to.clone(), 0o755));
+        while let Some((src, dst)) = stack.pop() {
+            let rd = std::fs::read_dir(&src).map_err(|source| ImageError::Read {
+                path: src.clone(),
+                source,
+            })?;
+            for e in rd {
+                let e = e.map_err(|source| ImageError::Read {
+                    path: src.clone(),
+                    source,
+                })?;
+                let p = e.path();
+                let name = e.file_name().to_string_lossy().to_string();
+                let target = format!("{dst}/{name}");
+                let meta = std::fs::metadata(&p).map_err(|source| ImageError::Read {
+                    path: p.clone(),
+                    source,
+                })?;
+                if meta.is_dir() {
+                    out.push(Entry::dir(target.clone(), 0o755));
+                    stack.push((p, target));
+                } else if meta.is_file() {
+                    out.push(file_entry(&p, &target, &meta)?);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn file_entry(src: &Path, to: &str, meta: &std::fs::Metadata) -> Result<Entry, ImageError> {
+    use std::os::unix::fs::PermissionsExt;
+    let exec = meta.permissions().mode() & 0o111 != 0;
+    Ok(Entry::file(
+        to,
+        read(src)?,
+        if exec { 0o755 } else { 0o644 },
+    ))
+}
+
+/// Assembles the image around an already-built `binary` (no cargo, no network).
+pub fn assemble(
+    req: &BuildRequest,
+    binary: &Path,
+    base: Option<&base::PulledBase>,
+) -> Result<BuiltImage, ImageError> {
+    let data = read(binary)?;
+    build::check_binary(binary, &data, req.architecture, base.is_none())?;
+    let mtime = req.source_date_epoch.unwrap_or(0);
+    let opts = LayerOptions {
+        mtime,
+        level: req.compression_level,
+    };
+    let bin = req.bin().to_string();
+    let mut notes = Vec::new();
+
+    // (created_by, entries) for each of our layers.
+    let mut ours: Vec<(String, Vec<Entry>)> = Vec::new();
+    if base.is_none() {
+        let (passwd, group) = system_files(&req.image.user);
+        ours.push((
+            "cargo-ecs: system files (passwd, group, nsswitch.conf, /tmp)".into(),
+            vec![
+                Entry::file("etc/passwd", passwd.into_bytes(), 0o644),
+                Entry::file("etc/group", group.into_bytes(), 0o644),
+                Entry::file("etc/nsswitch.conf", b"hosts: files dns\n".to_vec(), 0o644),
+                Entry::dir("tmp", 0o1777),
+            ],
+        ));
+        if req.image.ca_certificates {
+            let ca = std::fs::read(&req.ca_bundle).map_err(|_| ImageError::CaBundleMissing {
+                path: req.ca_bundle.clone(),
+            })?;
+            notes.push(format!(
+                "CA bundle taken from the host's {}",
+                req.ca_bundle.display()
+            ));
+            ours.push((
+                "cargo-ecs: CA certificates".into(),
+                vec![Entry::file("etc/ssl/certs/ca-certificates.crt", ca, 0o644)],
+            ));
+        }
+    }
+    let mut app = vec![
+        Entry::dir("app", 0o755),
+        Entry::file(format!("app/{bin}"), data, 0o755),
+    ];
+    app.extend(include_entries(req)?);
+    ours.push((format!("cargo-ecs: /app/{bin}"), app));
+
+    // Compress layers in parallel: they are independent.
+    let built: Vec<Result<layer::Layer, std::io::Error>> = std::thread::scope(|s| {
+        let handles: Vec<_> = ours
+            .iter()
+            .map(|(_, entries)| s.spawn(move || layer::build(entries, opts)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(std::io::Error::other("layer thread panicked")))
+            })
+            .collect()
+    });
+
+    let mut layers: Vec<Blob> = Vec::new();
+    let mut infos: Vec<LayerInfo> = Vec::new();
+    if let Some(b) = base {
+        for l in &b.layers {
+            infos.push(LayerInfo {
+                media_type: l.media_type.clone(),
+                digest: l.digest.clone(),
+                size: l.size,
+                diff_id: Digest(String::new()),
+                created_by: None,
+            });
+            layers.push(l.clone());
+        }
+    }
+    for ((created_by, _), l) in ours.iter().zip(built) {
+        let l = l.map_err(|source| ImageError::Layer { source })?;
+        infos.push(LayerInfo {
+            media_type: manifest::LAYER_GZIP.into(),
+            digest: l.digest.clone(),
+            size: l.bytes.len() as u64,
+            diff_id: l.diff_id.clone(),
+            created_by: Some(created_by.clone()),
+        });
+        layers.push(Blob::new(manifest::LAYER_GZIP, l.bytes, l.digest));
+    }
+
+    let mut labels = BTreeMap::new();
+    labels.insert(
+        "org.opencontainers.image.version".to_string(),
+        req.version.clone(),
+    );
+    let created = manifest::rfc3339(mtime);
+    labels.insert(
+        "org.opencontainers.image.created".to_string(),
+        created.clone(),
+    );
+    if let Some(s) = &req.source {
+        labels.insert("org.opencontainers.image.source".to_string(), s.clone());
+    }
+    if let Some(r) = &req.revision {
+        labels.insert("org.opencontainers.image.revision".to_string(), r.clone());
+    }
+    if let Some(b) = base.map(|b| &b.reference) {
+        labels.insert("org.opencontainers.image.base.name".to_string(), b.clone());
+    }
+    let spec = RuntimeSpec {
+        architecture: req.architecture,
+        entrypoint: vec![format!("/app/{bin}")],
+        cmd: req.container.command.clone(),
+        env: req.container.environment.clone(),
+        user: req.image.user.clone(),
+        workdir: "/app".into(),
+        port: req.container.port,
+        labels,
+        created,
+    };
+    let config_bytes: Arc<[u8]> =
+        manifest::config_json(base.map(|b| &b.config), &infos, &spec)?.into();
+    let config = Blob::new(
+        manifest::CONFIG,
+        config_bytes.clone(),
+        layer::sha256(&config_bytes),
+    );
+    let manifest_bytes: Arc<[u8]> =
+        manifest::manifest_json(&config.digest, config.size, &infos)?.into();
+    let manifest_digest = layer::sha256(&manifest_bytes);
+    Ok(BuiltImage {
+        layers,
+        config,
+        manifest: manifest_bytes,
+        manifest_media_type: manifest::MANIFEST.into(),
+        manifest_digest,
+        tags: req.image.tags.clone(),
+        binary: binary.to_path_buf(),
+        base: base.map(|b| b.reference.clone()),
+        notes,
+    })
+}
+
+/// Where and how to push.
+#[derive(Debug, Clone)]
+pub struct PushTarget {
+    /// The SDK configuration (ECR control plane).
+    pub sdk: aws_config::SdkConfig,
+    /// ECR repository name.
+    pub repository: String,
+    /// Tags besides the digest.
+    pub tags: Vec<String>,
+    /// Tag mutability when creating the repository.
+    pub tag_mutability: String,
+    /// Scan on push when creating the repository.
+    pub scan_on_push: bool,
+    /// `--registry-endpoint`: send registry traffic for the ECR host here.
+    pub registry_endpoint: Option<String>,
+}
+
+/// What a push did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushOutcome {
+    /// `123456789012.dkr.ecr.us-east-1.amazonaws.com/hello@sha256:…`.
+    pub reference: String,
+    /// Blob bytes sent.
+    pub bytes_uploaded: u64,
+    /// Blobs sent.
+    pub blobs_uploaded: usize,
+    /// Blobs already present (or mounted).
+    pub blobs_present: usize,
+    /// Whether the repository was created.
+    pub repository_created: bool,
+}
+
+/// Pushes to ECR: credentials, repository, missing blobs, manifest, tags.
+pub async fn push(
+    image: &BuiltImage,
+    target: &PushTarget,
+    reporter: &dyn Reporter,
+) -> Result<PushOutcome, ImageError> {
+    let auth = ecr::authorize(&target.sdk).await?;
+    let repo = ecr::ensure_repository(
+        &target.sdk,
+        &target.repository,
+        &RepositorySettings {
+            scan_on_push: target.scan_on_push,
+            tag_mutability: target.tag_mutability.clone(),
+        },
+    )
+    .await?;
+    if repo.created {
+        reporter.note(&format!("created ECR repository {}", repo.uri));
+    }
+    let registry = Registry::new(&RegistryAccess {
+        host: auth.host.clone(),
+        endpoint: target.registry_endpoint.clone(),
+        credentials: Some(auth.credentials),
+    })?;
+    let stats = registry
+        .push_image(&target.repository, image, &target.tags, reporter)
+        .await?;
+    Ok(PushOutcome {
+        reference: format!("{}/{}@{}", auth.host, target.repository, image.digest()),
+        bytes_uploaded: stats.bytes_uploaded,
+        blobs_uploaded: stats.blobs_uploaded,
+        blobs_present: stats.blobs_present,
+        repository_created: repo.created,
+    })
+}
