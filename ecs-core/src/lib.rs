@@ -12,6 +12,7 @@ pub mod aws;
 pub mod config;
 pub mod deploy;
 pub mod error;
+pub mod github;
 pub mod image;
 pub mod logs;
 pub mod progress;
