@@ -296,15 +296,34 @@ fn start_servers(opts: &RigOptions) -> Result<Rig> {
     Ok(rig)
 }
 
-fn which(name: &str) -> Result<PathBuf> {
+/// Where `name` is installed: `PATH`, then the usual system and pip locations (pip puts
+/// `moto_server` in `/usr/local/bin` or `~/.local/bin`, which a minimal `PATH` may lack).
+pub fn find_program(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
-    for dir in std::env::split_paths(&path).chain(["/usr/sbin".into(), "/usr/bin".into()]) {
-        let p = dir.join(name);
-        if p.is_file() {
-            return Ok(p);
-        }
+    let mut dirs: Vec<PathBuf> = std::env::split_paths(&path).collect();
+    dirs.extend(
+        [
+            "/usr/local/sbin",
+            "/usr/local/bin",
+            "/usr/sbin",
+            "/usr/bin",
+            "/sbin",
+            "/bin",
+        ]
+        .map(PathBuf::from),
+    );
+    if let Some(home) = std::env::var_os("HOME") {
+        dirs.push(Path::new(&home).join(".local/bin"));
     }
-    bail!("`{name}` is not installed: run `cargo xtask rig up` (it installs the rig's packages)")
+    dirs.into_iter().map(|d| d.join(name)).find(|p| p.is_file())
+}
+
+fn which(name: &str) -> Result<PathBuf> {
+    find_program(name).with_context(|| {
+        format!(
+            "`{name}` is not installed: run `cargo xtask rig up` (it installs the rig's packages)"
+        )
+    })
 }
 
 fn spawn_group(cmd: &mut Command) -> std::io::Result<Child> {
@@ -368,16 +387,32 @@ pub fn http_request(
     path: &str,
     auth: Option<&str>,
 ) -> Result<(u16, String)> {
-    let hostport = base.trim_start_matches("http://");
-    let mut s = TcpStream::connect(hostport)?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let auth = auth
-        .map(|a| format!("Authorization: {a}\r\n"))
-        .unwrap_or_default();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: {hostport}\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n"
-    )?;
+    let headers: Vec<(&str, &str)> = auth.map(|a| ("Authorization", a)).into_iter().collect();
+    http_call(base, method, path, &headers, b"")
+}
+
+/// Like [`http_request`] with any headers and a body. Understands chunked answers.
+pub fn http_call(
+    base: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<(u16, String)> {
+    let hostport = base.trim_start_matches("http://").trim_end_matches('/');
+    let mut s =
+        TcpStream::connect(hostport).with_context(|| format!("cannot connect to {hostport}"))?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {hostport}\r\n");
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    ));
+    s.write_all(head.as_bytes())?;
+    s.write_all(body)?;
     let mut buf = Vec::new();
     s.read_to_end(&mut buf)?;
     let text = String::from_utf8_lossy(&buf).to_string();
@@ -386,11 +421,310 @@ pub fn http_request(
         .nth(1)
         .and_then(|c| c.parse().ok())
         .with_context(|| format!("bad HTTP answer from {base}{path}"))?;
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let chunked = head.lines().any(|l| {
+        let l = l.to_ascii_lowercase();
+        l.starts_with("transfer-encoding:") && l.contains("chunked")
+    });
+    let body = if chunked {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
     Ok((status, body))
+}
+
+fn dechunk(mut rest: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let size =
+            usize::from_str_radix(size.split(';').next().unwrap_or("").trim(), 16).unwrap_or(0);
+        if size == 0 || after.len() < size {
+            break;
+        }
+        out.push_str(&after[..size]);
+        rest = after[size..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// One AWS JSON-protocol call to moto without an SDK (for xtask, which stays dependency-light):
+/// `target` is the `X-Amz-Target` header, e.g.
+/// `AmazonEC2ContainerServiceV20141113.DescribeServices`. moto checks no signature; the
+/// credential scope only tells it the region and service.
+pub fn aws_json(
+    moto_url: &str,
+    service: &str,
+    target: &str,
+    body: &serde_json::Value,
+) -> Result<serde_json::Value> {
+    let auth = format!(
+        "AWS4-HMAC-SHA256 Credential=testing/20250101/{REGION}/{service}/aws4_request, \
+         SignedHeaders=host, Signature=0"
+    );
+    let body = serde_json::to_vec(body)?;
+    let (status, text) = http_call(
+        moto_url,
+        "POST",
+        "/",
+        &[
+            ("X-Amz-Target", target),
+            ("Content-Type", "application/x-amz-json-1.1"),
+            ("Authorization", &auth),
+        ],
+        &body,
+    )?;
+    if status != 200 {
+        bail!("{target} answered {status}: {text}");
+    }
+    serde_json::from_str(&text).with_context(|| format!("{target} answered non-JSON: {text}"))
+}
+
+/// The command line of a live process (NUL separators replaced by spaces), if it exists.
+pub fn process_cmdline(pid: u32) -> Option<String> {
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let text: Vec<String> = raw
+        .split(|b| *b == 0)
+        .filter(|a| !a.is_empty())
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    Some(text.join(" "))
+}
+
+/// The process group of `pid` (field 5 of /proc/PID/stat).
+pub fn process_group(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // After the `(comm)` field: state, ppid, pgrp.
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(2)?
+        .parse()
+        .ok()
+}
+
+/// What [`stop_if_ours`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopOutcome {
+    /// It was ours and is now stopped.
+    Stopped,
+    /// It had already exited.
+    AlreadyGone,
+    /// The pid now belongs to another process (pid reuse): left alone.
+    NotOurs(String),
+}
+
+/// Stops the process group led by `pid` only if that process is still the one we started:
+/// alive, leading its own group, and its command line contains every one of `marks` (program
+/// name, port, config path). A reused pid is never touched.
+pub fn stop_if_ours(pid: u32, marks: &[&str]) -> StopOutcome {
+    if !is_alive(pid) {
+        return StopOutcome::AlreadyGone;
+    }
+    let Some(cmdline) = process_cmdline(pid) else {
+        return StopOutcome::AlreadyGone;
+    };
+    if !marks.iter().all(|m| cmdline.contains(m)) || process_group(pid) != Some(pid) {
+        return StopOutcome::NotOurs(cmdline);
+    }
+    terminate_group(pid);
+    StopOutcome::Stopped
+}
+
+/// A container started from an image with runc, on the host network (so its port is reachable
+/// on 127.0.0.1). Killed and deleted on drop.
+#[derive(Debug)]
+pub struct RunningImage {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// The runc container id.
+    pub id: String,
+    child: Option<Child>,
+    log: PathBuf,
+    _work: tempdir::TempDir,
+}
+
+impl RunningImage {
+    /// GET `path` on the container.
+    pub fn get(&self, path: &str) -> Result<(u16, String)> {
+        http_request(&self.url, "GET", path, None)
+    }
+
+    /// What the container printed so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for RunningImage {
+    fn drop(&mut self) {
+        let _ = Command::new(runc_bin())
+            .args(["kill", &self.id, "KILL"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        if let Some(mut child) = self.child.take() {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline && matches!(child.try_wait(), Ok(None)) {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = Command::new(runc_bin())
+            .args(["delete", "--force", &self.id])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+fn runc_bin() -> PathBuf {
+    find_program("runc").unwrap_or_else(|| PathBuf::from("runc"))
+}
+
+/// Pulls `image` from the rig's registry with skopeo (ECR-token credentials) and runs it with
+/// [`run_oci_layout`]. `image` may name the ECR host (`123456789012.dkr.ecr…/hello@sha256:…`,
+/// what a task definition holds) or be a bare `repo@digest` / `repo:tag`; either way it is
+/// fetched from `registry_url`.
+pub fn run_image(registry_url: &str, image: &str, port: u16) -> Result<RunningImage> {
+    let work = tempdir::TempDir::new("cargo-ecs-image")?;
+    let layout = work.path().join("layout");
+    let reference = registry_reference(registry_url, image);
+    let out = Command::new(which("skopeo")?)
+        .args([
+            "copy",
+            "--quiet",
+            "--src-tls-verify=false",
+            "--src-creds",
+            &format!("{REGISTRY_USER}:{REGISTRY_PASSWORD}"),
+            &format!("docker://{reference}"),
+            &format!("oci:{}:run", layout.display()),
+        ])
+        .output()
+        .context("cannot run skopeo")?;
+    if !out.status.success() {
+        bail!(
+            "skopeo copy docker://{reference} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    run_layout_in(work, &layout, "run", port)
+}
+
+/// Where `image` lives on the rig's registry: the host part (anything before the first `/`
+/// that looks like a host) is replaced by the registry's `host:port`.
+pub fn registry_reference(registry_url: &str, image: &str) -> String {
+    let hostport = registry_url
+        .trim_start_matches("http://")
+        .trim_start_matches("https://")
+        .trim_end_matches('/');
+    let path = match image.split_once('/') {
+        Some((first, rest))
+            if first.contains('.') || first.contains(':') || first == "localhost" =>
+        {
+            rest
+        }
+        _ => image,
+    };
+    format!("{hostport}/{path}")
+}
+
+/// Runs the image tagged `tag` in the OCI image layout `layout` (e.g. from
+/// `cargo ecs build --oci-layout DIR`): `umoci unpack` into a bundle, then `runc run` with the
+/// host network and `PORT=port` added to the environment. Waits until `GET /` answers (any
+/// status) for up to 20 s.
+pub fn run_oci_layout(layout: &Path, tag: &str, port: u16) -> Result<RunningImage> {
+    let work = tempdir::TempDir::new("cargo-ecs-image")?;
+    run_layout_in(work, layout, tag, port)
+}
+
+fn run_layout_in(
+    work: tempdir::TempDir,
+    layout: &Path,
+    tag: &str,
+    port: u16,
+) -> Result<RunningImage> {
+    let bundle = work.path().join("bundle");
+    let out = Command::new(which("umoci")?)
+        .arg("unpack")
+        .arg("--image")
+        .arg(format!("{}:{tag}", layout.display()))
+        .arg(&bundle)
+        .output()
+        .context("cannot run umoci")?;
+    if !out.status.success() {
+        bail!(
+            "umoci unpack {}:{tag} failed: {}",
+            layout.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    // Share the host network (so 127.0.0.1:PORT reaches the service) and tell it the port.
+    let config_path = bundle.join("config.json");
+    let mut config: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(&config_path).context("umoci wrote no config.json")?,
+    )?;
+    if let Some(ns) = config
+        .pointer_mut("/linux/namespaces")
+        .and_then(|v| v.as_array_mut())
+    {
+        ns.retain(|n| n.get("type").and_then(|t| t.as_str()) != Some("network"));
+    }
+    if let Some(process) = config.get_mut("process") {
+        process["terminal"] = serde_json::Value::Bool(false);
+        let env = process
+            .get_mut("env")
+            .and_then(|e| e.as_array_mut())
+            .context("config.json has no process.env")?;
+        env.retain(|e| !e.as_str().unwrap_or("").starts_with("PORT="));
+        env.push(format!("PORT={port}").into());
+    }
+    std::fs::write(&config_path, serde_json::to_vec_pretty(&config)?)?;
+
+    static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let id = format!("cargo-ecs-{}-{n}-{port}", std::process::id());
+    let log = work.path().join("container.log");
+    let logf = std::fs::File::create(&log)?;
+    let child = Command::new(runc_bin())
+        .args(["run", "--bundle"])
+        .arg(&bundle)
+        .arg(&id)
+        .stdin(Stdio::null())
+        .stdout(logf.try_clone()?)
+        .stderr(logf)
+        .spawn()
+        .context("cannot run runc")?;
+    let mut running = RunningImage {
+        url: format!("http://127.0.0.1:{port}"),
+        id,
+        child: Some(child),
+        log,
+        _work: work,
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if running.get("/").is_ok() {
+            return Ok(running);
+        }
+        if let Some(child) = running.child.as_mut()
+            && let Ok(Some(status)) = child.try_wait()
+        {
+            bail!(
+                "the container exited ({status}) before answering; its output:\n{}",
+                running.log()
+            );
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "the container did not answer on port {port} within 20 s; its output:\n{}",
+                running.log()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 impl RigState {

@@ -1,7 +1,7 @@
 //! `cargo xtask`: the project's own automation (matklad/cargo-xtask). No dependencies beyond
 //! anyhow and the rig library, so it builds in seconds.
 //!
-//! - `rig up | down | env`: the local stand-ins (moto_server, docker-registry)
+//! - `rig up | down | env | status`: the local stand-ins (moto_server, docker-registry)
 //! - `demo`: the main job on `examples/hello`, against the rig
 //! - `ci`: fmt, clippy, every test
 //! - `bench image | logs`: side-by-side benchmarks against peer tools
@@ -34,6 +34,8 @@ fn run(args: &[String]) -> Result<()> {
         Some("ci") => ci::run(rest),
         Some("bench") => bench::run(rest),
         Some("dist") => dist::run(rest),
-        _ => bail!("usage: cargo xtask <rig up|down|env | demo | ci | bench image|logs | dist>"),
+        _ => bail!(
+            "usage: cargo xtask <rig up|down|env|status | demo | ci | bench image|logs | dist>"
+        ),
     }
 }

@@ -62,3 +62,127 @@ async fn rig_servers_answer_like_aws_and_ecr() {
         assert!(!is_alive(pid), "rig process {pid} still alive after stop");
     }
 }
+
+/// The built `xtask` binary: `XTASK_BIN`, else `target/<profile>/xtask` beside this test
+/// executable's `deps/` directory (`cargo xtask ci` builds it before the tests run).
+fn xtask_bin() -> std::path::PathBuf {
+    if let Some(p) = std::env::var_os("XTASK_BIN") {
+        return p.into();
+    }
+    let bin = ecs_e2e::cargo_ecs_bin().with_file_name("xtask");
+    assert!(
+        bin.is_file(),
+        "{} is missing: run `cargo build -p xtask` first (cargo xtask ci does)",
+        bin.display()
+    );
+    bin
+}
+
+fn xtask(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let out = std::process::Command::new(xtask_bin())
+        .args(args)
+        .env("CARGO_ECS_RIG_DIR", dir)
+        .output()
+        .expect("xtask runs");
+    assert!(
+        out.status.success(),
+        "xtask {args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Runs `rig down` if the test stops half-way, so no server outlives a failed test.
+struct DownOnDrop<'a>(&'a std::path::Path);
+
+impl Drop for DownOnDrop<'_> {
+    fn drop(&mut self) {
+        if self.0.join("state.env").exists() {
+            let _ = std::process::Command::new(xtask_bin())
+                .args(["rig", "down"])
+                .env("CARGO_ECS_RIG_DIR", self.0)
+                .output();
+        }
+    }
+}
+
+/// Kills and reaps the bystander process whatever happens.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn xtask_rig_up_env_down_stops_exactly_its_own_processes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let _guard = DownOnDrop(dir);
+
+    // A process the rig did not start; `down` must leave it alone even if its pid were
+    // recorded (the pid-reuse case).
+    let bystander = KillOnDrop(
+        std::process::Command::new("sleep")
+            .arg("60")
+            .spawn()
+            .unwrap(),
+    );
+    let bystander_pid = bystander.0.id();
+
+    xtask(dir, &["rig", "up"]);
+    let text = std::fs::read_to_string(dir.join("state.env")).expect("rig up writes its state");
+    let state = ecs_e2e::RigState::from_file(&text).unwrap();
+    assert_eq!(state.pids.len(), 2);
+    for pid in &state.pids {
+        assert!(is_alive(*pid), "recorded pid {pid} is not running");
+    }
+    let (status, body) = http_request(&state.moto_url, "GET", "/moto-api/", None).unwrap();
+    assert_eq!(status, 200, "moto admin page: {body}");
+    let (status, _) = http_request(&state.registry_url, "GET", "/v2/", None).unwrap();
+    assert_eq!(
+        status, 401,
+        "the registry demands the ECR-token credentials"
+    );
+
+    // A second `up` reuses the running servers.
+    xtask(dir, &["rig", "up"]);
+    let again = std::fs::read_to_string(dir.join("state.env")).unwrap();
+    assert_eq!(ecs_e2e::RigState::from_file(&again).unwrap(), state);
+
+    // `env` prints what a shell needs to `eval`.
+    let env = String::from_utf8(xtask(dir, &["rig", "env"]).stdout).unwrap();
+    assert!(env.contains(&format!("export AWS_ENDPOINT_URL='{}'", state.moto_url)));
+    assert!(env.contains(&format!(
+        "export CARGO_ECS_REGISTRY_ENDPOINT='{}'",
+        state.registry_url
+    )));
+    assert!(env.contains("export AWS_REGION='us-east-1'"));
+
+    // Record the bystander's pid as if it had been reused, then bring the rig down.
+    let mut poisoned = state.clone();
+    poisoned.pids.push(bystander_pid);
+    std::fs::write(dir.join("state.env"), poisoned.to_file()).unwrap();
+    let out = xtask(dir, &["rig", "down"]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains(&format!("pid {bystander_pid} is now")),
+        "{said}"
+    );
+
+    for pid in &state.pids {
+        assert!(!is_alive(*pid), "rig process {pid} still alive after down");
+    }
+    assert!(
+        is_alive(bystander_pid),
+        "down touched a process it did not start"
+    );
+    assert!(
+        !dir.join("state.env").exists(),
+        "down removes the state file"
+    );
+    assert!(http_request(&state.moto_url, "GET", "/moto-api/", None).is_err());
+}
