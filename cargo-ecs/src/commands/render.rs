@@ -1,11 +1,40 @@
-//! `cargo ecs render`.
+//! `cargo ecs render`: print the RegisterTaskDefinition input JSON that deploy would
+//! register (pretty, to stdout), with `--image REF` or a placeholder image. The awslogs
+//! region is the configured AWS region (no silent default).
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use crate::cli::RenderArgs;
 use crate::context::Ctx;
 
 /// Runs `cargo ecs render`.
-pub async fn run(_args: RenderArgs, _ctx: &Ctx) -> miette::Result<ExitCode> {
-    Err(miette::miette!("`cargo ecs render` is not built yet"))
+pub async fn run(args: RenderArgs, ctx: &Ctx) -> miette::Result<ExitCode> {
+    let loaded = ctx.load(&args.settings).await?;
+    let sdk = ctx.sdk().await?;
+    let region = sdk
+        .region()
+        .map(|r| r.as_ref().to_string())
+        .ok_or_else(|| miette::Report::new(ecs_core::aws::AwsConfigError::NoRegion))?;
+    let image = args
+        .image
+        .as_deref()
+        .unwrap_or(ecs_core::taskdef::PLACEHOLDER_IMAGE);
+    if args.image.is_none() {
+        ctx.ui.verbose(format!(
+            "no --image given: using the placeholder {}",
+            ecs_core::taskdef::PLACEHOLDER_IMAGE
+        ));
+    }
+    let rendered =
+        ecs_core::taskdef::render(&loaded.config, image, &region).map_err(miette::Report::new)?;
+    let text = serde_json::to_string_pretty(&rendered)
+        .map_err(|e| miette::miette!("cannot print the task definition: {e}"))?;
+    let mut stdout = std::io::stdout().lock();
+    match writeln!(stdout, "{text}") {
+        // `cargo ecs render | head` closes the pipe early: that is not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+        Err(e) => Err(miette::miette!("cannot write to stdout: {e}")),
+        Ok(()) => Ok(ExitCode::SUCCESS),
+    }
 }

@@ -9,6 +9,7 @@
 pub mod ecr;
 pub mod ecs;
 pub mod logs;
+pub mod taskdef_api;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 

@@ -8,6 +8,8 @@
 pub mod sources;
 pub mod validate;
 
+pub use sources::{Inputs, Resolved, Setting, resolve};
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
@@ -176,6 +178,9 @@ pub struct Config {
     pub desired_count: u32,
     /// A user-supplied task-definition template (absolute path), instead of generating one.
     pub task_definition_file: Option<PathBuf>,
+    /// The parsed contents of `task_definition_file` (read by `config::resolve`, so that
+    /// rendering stays pure); describe output and its wrapper are accepted.
+    pub task_definition_template: Option<serde_json::Value>,
     /// `[package.metadata.ecs.image]`.
     pub image: ImageConfig,
     /// `[package.metadata.ecs.container]`.
@@ -281,6 +286,20 @@ pub struct LogsConfig {
     pub secret_options: BTreeMap<String, String>,
     /// CloudWatch log group retention in days, used by `cargo ecs setup`.
     pub retention_days: Option<i32>,
+    /// The FireLens log-router sidecar (driver `awsfirelens` only).
+    pub router: Option<LogRouter>,
+}
+
+/// The FireLens log-router container added for the `awsfirelens` driver
+/// (`[package.metadata.ecs.logs.router]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogRouter {
+    /// Router image (default: AWS for Fluent Bit).
+    pub image: String,
+    /// `fluentbit` or `fluentd` (`firelensConfiguration.type`).
+    pub kind: String,
+    /// `firelensConfiguration.options`.
+    pub options: BTreeMap<String, String>,
 }
 
 /// awsvpc network configuration for the service.

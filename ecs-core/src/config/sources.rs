@@ -1,1 +1,773 @@
-//! TODO(#2): module under construction.
+//! The layering of configuration sources, lowest precedence first: built-in defaults <
+//! `[workspace.metadata.ecs]` < `[package.metadata.ecs]` < `[…ecs.env.NAME]` (workspace, then
+//! package) < `CARGO_ECS_*` variables < command-line settings. Each layer is checked against
+//! the schema on its own (unknown keys, types), then deep-merged; every leaf remembers which
+//! layer set it, so errors name the right key path and Cargo.toml line.
+//!
+//! Pure: environment variables and flags are passed in ([`Inputs`]), never read here. The one
+//! exception is the user's `task-definition` file, which [`resolve`] reads (relative to the
+//! package root) so that rendering stays pure and a bad file is reported with the other
+//! configuration problems.
+//!
+//! `CARGO_ECS_*` mapping: a key path's variable is `CARGO_ECS_` + the path upper-cased with
+//! `.` and `-` turned into `_` (`cpu` → `CARGO_ECS_CPU`, `logs.driver` →
+//! `CARGO_ECS_LOGS_DRIVER`, `image.ca-certificates` → `CARGO_ECS_IMAGE_CA_CERTIFICATES`).
+//! Lists and tables take a TOML value (`CARGO_ECS_IMAGE_TAGS='["a", "b"]'`). `CARGO_ECS_ENV`
+//! and `CARGO_ECS_REGISTRY_ENDPOINT` are command-line options, not keys.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use miette::{NamedSource, SourceSpan};
+use serde_json::{Map, Value};
+
+use super::Config;
+use super::validate::{self, TOP_KEYS, Ty};
+use crate::error::{ConfigError, ConfigErrors, ConfigWarning, Origin, Problem};
+use crate::workspace::Workspace;
+
+/// Variables that look like keys but are command-line options.
+pub const RESERVED_VARS: &[&str] = &["CARGO_ECS_ENV", "CARGO_ECS_REGISTRY_ENDPOINT"];
+
+/// Everything besides the manifests that decides the configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Inputs {
+    /// `--env NAME`.
+    pub env_name: Option<String>,
+    /// The process's `CARGO_ECS_*` variables (others are ignored), as (name, value).
+    pub vars: Vec<(String, String)>,
+    /// Command-line settings as (key path, raw value): `("cluster", "prod")` from
+    /// `--cluster prod`, `("logs.driver", "splunk")` from `--set logs.driver=splunk`.
+    pub settings: Vec<Setting>,
+}
+
+/// One command-line setting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting {
+    /// Dotted key path inside the ecs table.
+    pub key: String,
+    /// The value as typed (parsed as TOML where the key takes a number, list or table).
+    pub value: String,
+    /// How the user spelled it (`--cluster`, `--set`), for error messages.
+    pub flag: String,
+}
+
+impl Setting {
+    /// A setting from a dedicated flag such as `--cluster`.
+    pub fn flag(flag: &str, key: &str, value: impl Into<String>) -> Setting {
+        Setting {
+            key: key.into(),
+            value: value.into(),
+            flag: flag.into(),
+        }
+    }
+
+    /// Parses `--set key=value`.
+    pub fn parse_set(arg: &str) -> Option<Setting> {
+        let (key, value) = arg.split_once('=')?;
+        let key = key.trim();
+        if key.is_empty() {
+            return None;
+        }
+        Some(Setting {
+            key: key.to_string(),
+            value: value.to_string(),
+            flag: "--set".into(),
+        })
+    }
+}
+
+/// A resolved configuration and the warnings found on the way.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// The valid configuration.
+    pub config: Config,
+    /// Allowed but suspicious settings.
+    pub warnings: Vec<ConfigWarning>,
+    /// Where each set leaf came from (dotted key path → origin); defaults are absent.
+    pub provenance: BTreeMap<String, Origin>,
+}
+
+/// The merged, schema-checked but not yet validated values.
+#[derive(Debug, Clone, Default)]
+pub struct Layered {
+    /// The merged ecs table.
+    pub value: Map<String, Value>,
+    /// Origin per path (dotted keys joined by `\u{1f}` internally: see [`path_key`]).
+    pub origins: BTreeMap<Vec<String>, Origin>,
+    /// Problems found while layering.
+    pub errors: Vec<ConfigError>,
+    /// Warnings found while layering.
+    pub warnings: Vec<ConfigWarning>,
+}
+
+impl Layered {
+    /// The origin of the value at `path` (the deepest recorded prefix), `Default` if unset.
+    pub fn origin(&self, path: &[&str]) -> Origin {
+        let mut path: Vec<String> = path.iter().map(|s| s.to_string()).collect();
+        loop {
+            if let Some(origin) = self.origins.get(&path) {
+                return origin.clone();
+            }
+            if path.pop().is_none() {
+                return Origin::Default;
+            }
+        }
+    }
+}
+
+/// Joins a path for display (`container.health-check.command`).
+pub fn path_key(path: &[String]) -> String {
+    path.join(".")
+}
+
+/// Resolves the configuration of the workspace's chosen package: layers, validates, and
+/// attaches Cargo.toml spans to every problem. All problems are returned together.
+pub fn resolve(ws: &Workspace, inputs: &Inputs) -> Result<Resolved, ConfigErrors> {
+    let mut layered = layer(ws, inputs);
+    let template = load_template(ws, &mut layered);
+    let outcome = validate::validate(ws, &layered, template);
+    let mut errors = std::mem::take(&mut layered.errors);
+    let mut warnings = std::mem::take(&mut layered.warnings);
+    warnings.extend(outcome.warnings);
+    errors.extend(outcome.errors);
+    if errors.is_empty() {
+        if let Some(config) = outcome.config {
+            let provenance = layered
+                .origins
+                .iter()
+                .map(|(k, v)| (path_key(k), v.clone()))
+                .collect();
+            return Ok(Resolved {
+                config,
+                warnings,
+                provenance,
+            });
+        }
+    }
+    dedupe(&mut errors);
+    for error in &mut errors {
+        attach_span(ws, error);
+    }
+    Err(ConfigErrors {
+        package: ws.package.clone(),
+        errors,
+    })
+}
+
+fn dedupe(errors: &mut Vec<ConfigError>) {
+    let mut seen = std::collections::HashSet::new();
+    errors.retain(|e| seen.insert(e.to_string()));
+}
+
+/// Reads and parses the `task-definition` file, if one is configured.
+fn load_template(ws: &Workspace, layered: &mut Layered) -> Option<Value> {
+    let rel = layered.value.get("task-definition")?.as_str()?.to_string();
+    let origin = layered.origin(&["task-definition"]);
+    let base = match origin {
+        Origin::Workspace
+        | Origin::Env {
+            workspace: true, ..
+        } => ws.root.clone(),
+        _ => ws.package_root.clone(),
+    };
+    let path = base.join(&rel);
+    let fail = |reason: String| {
+        ConfigError::new(
+            "task-definition",
+            origin.clone(),
+            Problem::InvalidValue {
+                value: format!("{rel:?}"),
+                reason,
+                help: "point it at a JSON task definition (register input or describe-task-definition output), relative to the package's Cargo.toml".into(),
+            },
+        )
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) => {
+            layered
+                .errors
+                .push(fail(format!("cannot read {}: {e}", path.display())));
+            return None;
+        }
+    };
+    match serde_json::from_str::<Value>(&text) {
+        Ok(v) if v.is_object() => Some(v),
+        Ok(_) => {
+            layered.errors.push(fail(format!(
+                "{} does not hold a JSON object",
+                path.display()
+            )));
+            None
+        }
+        Err(e) => {
+            layered
+                .errors
+                .push(fail(format!("{} is not valid JSON: {e}", path.display())));
+            None
+        }
+    }
+}
+
+/// Builds the merged table from every source, checking each against the schema.
+pub fn layer(ws: &Workspace, inputs: &Inputs) -> Layered {
+    let mut out = Layered::default();
+    let ws_table = table_of(&ws.workspace_metadata, Origin::Workspace, &mut out.errors);
+    let pkg_table = table_of(&ws.metadata, Origin::Package, &mut out.errors);
+
+    let mut layers: Vec<(Origin, Map<String, Value>)> = Vec::new();
+    let mut envs: Vec<(Origin, Value)> = Vec::new();
+    for (origin, mut table) in [(Origin::Workspace, ws_table), (Origin::Package, pkg_table)] {
+        if let Some(env) = table.remove("env") {
+            envs.push((origin.clone(), env));
+        }
+        layers.push((origin, table));
+    }
+
+    // Named environments: every one is checked, the chosen one is layered.
+    let mut known_envs: Vec<String> = Vec::new();
+    let mut env_layers: Vec<(Origin, Map<String, Value>)> = Vec::new();
+    for (origin, env) in &envs {
+        let workspace = matches!(origin, Origin::Workspace);
+        match env {
+            Value::Object(map) => {
+                for (name, table) in map {
+                    known_envs.push(name.clone());
+                    let env_origin = Origin::Env {
+                        name: name.clone(),
+                        workspace,
+                    };
+                    match table {
+                        Value::Object(t) => {
+                            if inputs.env_name.as_deref() == Some(name.as_str()) {
+                                env_layers.push((env_origin, t.clone()));
+                            } else {
+                                let mut probe = t.clone();
+                                check_table(
+                                    &mut probe,
+                                    TOP_KEYS,
+                                    &mut Vec::new(),
+                                    &env_origin,
+                                    &mut out.errors,
+                                );
+                            }
+                        }
+                        other => out.errors.push(ConfigError::new(
+                            "",
+                            env_origin,
+                            Problem::WrongType {
+                                expected: "a table of keys".into(),
+                                found: describe(other),
+                            },
+                        )),
+                    }
+                }
+            }
+            other => out.errors.push(ConfigError::new(
+                "env",
+                origin.clone(),
+                Problem::WrongType {
+                    expected: "a table of named environments".into(),
+                    found: describe(other),
+                },
+            )),
+        }
+    }
+    if let Some(name) = &inputs.env_name {
+        if !known_envs.iter().any(|n| n == name) {
+            known_envs.sort();
+            known_envs.dedup();
+            let choices = if known_envs.is_empty() {
+                vec!["(none defined: add [package.metadata.ecs.env.NAME])".to_string()]
+            } else {
+                known_envs.clone()
+            };
+            out.errors.push(ConfigError::new(
+                "env",
+                Origin::Flag("--env".into()),
+                Problem::InvalidChoice {
+                    value: format!("{name:?}"),
+                    choices,
+                    context: Some("no such named environment".into()),
+                },
+            ));
+        }
+    }
+    layers.extend(env_layers);
+    layers.extend(var_layers(&inputs.vars, &mut out.errors, &mut out.warnings));
+    for setting in &inputs.settings {
+        let origin = Origin::Flag(setting.flag.clone());
+        let path: Vec<String> = setting.key.split('.').map(str::to_string).collect();
+        match validate::ty_at(&path) {
+            Some(ty) => match coerce(&setting.value, ty) {
+                Ok(v) => {
+                    let mut table = Map::new();
+                    insert_path(&mut table, &path, v);
+                    layers.push((origin, table));
+                }
+                Err(found) => out.errors.push(ConfigError::new(
+                    setting.key.clone(),
+                    origin,
+                    Problem::WrongType {
+                        expected: ty.expected().into(),
+                        found,
+                    },
+                )),
+            },
+            None => out.errors.push(unknown_path(&path, origin)),
+        }
+    }
+
+    for (origin, mut table) in layers {
+        check_table(
+            &mut table,
+            TOP_KEYS,
+            &mut Vec::new(),
+            &origin,
+            &mut out.errors,
+        );
+        let mut path = Vec::new();
+        merge(&mut out.value, table, &mut path, &origin, &mut out.origins);
+    }
+    out
+}
+
+fn table_of(value: &Value, origin: Origin, errors: &mut Vec<ConfigError>) -> Map<String, Value> {
+    match value {
+        Value::Null => Map::new(),
+        Value::Object(map) => map.clone(),
+        other => {
+            errors.push(ConfigError::new(
+                "",
+                origin,
+                Problem::WrongType {
+                    expected: "a table (`[package.metadata.ecs]`)".into(),
+                    found: describe(other),
+                },
+            ));
+            Map::new()
+        }
+    }
+}
+
+/// One layer per `CARGO_ECS_*` variable that names a key; unknown names are warned about.
+fn var_layers(
+    vars: &[(String, String)],
+    errors: &mut Vec<ConfigError>,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Vec<(Origin, Map<String, Value>)> {
+    let leaves = validate::leaf_paths();
+    let mut sorted: Vec<&(String, String)> = vars.iter().collect();
+    sorted.sort();
+    let mut layers = Vec::new();
+    for (name, raw) in sorted {
+        let Some(rest) = name.strip_prefix("CARGO_ECS_") else {
+            continue;
+        };
+        if RESERVED_VARS.contains(&name.as_str()) || rest.is_empty() {
+            continue;
+        }
+        let origin = Origin::Var(name.clone());
+        match leaves.iter().find(|(path, _)| var_name(path) == *name) {
+            Some((path, ty)) => match coerce(raw, *ty) {
+                Ok(v) => {
+                    let mut table = Map::new();
+                    insert_path(&mut table, path, v);
+                    layers.push((origin, table));
+                }
+                Err(found) => errors.push(ConfigError::new(
+                    path_key(path),
+                    origin,
+                    Problem::WrongType {
+                        expected: ty.expected().into(),
+                        found,
+                    },
+                )),
+            },
+            None => {
+                let names: Vec<String> = leaves.iter().map(|(p, _)| var_name(p)).collect();
+                let suggestion = validate::closest(name, names.iter().map(String::as_str));
+                warnings.push(ConfigWarning {
+                    key_path: name.clone(),
+                    message: match suggestion {
+                        Some(s) => format!("unknown variable ignored; did you mean `{s}`?"),
+                        None => "unknown variable ignored (the CARGO_ECS_* names are listed in docs/config.md)".into(),
+                    },
+                });
+            }
+        }
+    }
+    layers
+}
+
+/// The `CARGO_ECS_*` variable for a key path.
+pub fn var_name(path: &[String]) -> String {
+    let mut name = String::from("CARGO_ECS");
+    for seg in path {
+        name.push('_');
+        name.push_str(&seg.to_uppercase().replace(['-', '.'], "_"));
+    }
+    name
+}
+
+/// Turns a string from a variable or flag into the JSON value the key takes.
+fn coerce(raw: &str, ty: Ty) -> Result<Value, String> {
+    let toml_value = || -> Option<Value> {
+        let doc: toml::Table = toml::from_str(&format!("v = {raw}")).ok()?;
+        serde_json::to_value(doc.get("v")?).ok()
+    };
+    match ty {
+        Ty::Str => Ok(Value::String(match toml_value() {
+            Some(Value::String(s)) => s,
+            _ => raw.to_string(),
+        })),
+        Ty::Int => raw
+            .trim()
+            .parse::<i64>()
+            .map(Value::from)
+            .map_err(|_| format!("{raw:?}")),
+        Ty::IntOrStr => Ok(match raw.trim().parse::<i64>() {
+            Ok(n) => Value::from(n),
+            Err(_) => Value::String(raw.to_string()),
+        }),
+        Ty::Bool => match raw.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => Ok(Value::Bool(true)),
+            "false" | "0" | "no" => Ok(Value::Bool(false)),
+            _ => Err(format!("{raw:?}")),
+        },
+        Ty::StrList | Ty::StrMap | Ty::IncludeList | Ty::Table(_) | Ty::Any | Ty::Envs => {
+            toml_value().ok_or_else(|| format!("{raw:?} (not a TOML value)"))
+        }
+    }
+}
+
+fn insert_path(table: &mut Map<String, Value>, path: &[String], value: Value) {
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
+    let mut cur = table;
+    for seg in parents {
+        let entry = cur
+            .entry(seg.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !entry.is_object() {
+            *entry = Value::Object(Map::new());
+        }
+        match entry {
+            Value::Object(m) => cur = m,
+            _ => return,
+        }
+    }
+    cur.insert(last.clone(), value);
+}
+
+fn unknown_path(path: &[String], origin: Origin) -> ConfigError {
+    // Find the first segment that is unknown, and suggest from its level.
+    let mut keys: &[(&str, Ty)] = TOP_KEYS;
+    for (i, seg) in path.iter().enumerate() {
+        match keys.iter().find(|(k, _)| k == seg) {
+            Some((_, Ty::Table(inner))) => keys = inner,
+            Some(_) => {
+                return ConfigError::new(
+                    path_key(&path[..=i]),
+                    origin,
+                    Problem::WrongType {
+                        expected: "a key path ending at a value".into(),
+                        found: path_key(path),
+                    },
+                );
+            }
+            None => {
+                return ConfigError::new(
+                    path_key(&path[..=i]),
+                    origin,
+                    validate::unknown_key(seg, keys),
+                );
+            }
+        }
+    }
+    ConfigError::new(path_key(path), origin, validate::unknown_key("", keys))
+}
+
+/// Checks a table against the schema in place: unknown keys and wrongly typed values are
+/// reported and removed so the merge only carries well-typed values.
+pub(crate) fn check_table(
+    table: &mut Map<String, Value>,
+    keys: &[(&str, Ty)],
+    path: &mut Vec<String>,
+    origin: &Origin,
+    errors: &mut Vec<ConfigError>,
+) {
+    let names: Vec<String> = table.keys().cloned().collect();
+    for name in names {
+        path.push(name.clone());
+        let Some(value) = table.get_mut(&name) else {
+            path.pop();
+            continue;
+        };
+        let keep = match keys.iter().find(|(k, _)| *k == name) {
+            None => {
+                errors.push(ConfigError::new(
+                    path_key(path),
+                    origin.clone(),
+                    validate::unknown_key(&name, keys),
+                ));
+                false
+            }
+            Some((_, ty)) => check_value(value, *ty, path, origin, errors),
+        };
+        if !keep {
+            table.remove(&name);
+        }
+        path.pop();
+    }
+}
+
+fn check_value(
+    value: &mut Value,
+    ty: Ty,
+    path: &mut Vec<String>,
+    origin: &Origin,
+    errors: &mut Vec<ConfigError>,
+) -> bool {
+    let mut wrong = |value: &Value| {
+        errors.push(ConfigError::new(
+            path_key(path),
+            origin.clone(),
+            Problem::WrongType {
+                expected: ty.expected().into(),
+                found: describe(value),
+            },
+        ));
+        false
+    };
+    match ty {
+        Ty::Str => value.is_string() || wrong(value),
+        Ty::Int => value.is_i64() || value.is_u64() || wrong(value),
+        Ty::IntOrStr => {
+            value.is_i64() || value.is_u64() || value.is_string() || value.is_f64() || wrong(value)
+        }
+        Ty::Bool => value.is_boolean() || wrong(value),
+        Ty::StrList => match value {
+            Value::Array(items) if items.iter().all(Value::is_string) => true,
+            other => wrong(&other.clone()),
+        },
+        Ty::StrMap => match value {
+            Value::Object(map) => {
+                let mut ok = true;
+                for (k, v) in map.iter_mut() {
+                    match v {
+                        Value::String(_) => {}
+                        Value::Number(n) => *v = Value::String(n.to_string()),
+                        Value::Bool(b) => *v = Value::String(b.to_string()),
+                        other => {
+                            path.push(k.clone());
+                            errors.push(ConfigError::new(
+                                path_key(path),
+                                origin.clone(),
+                                Problem::WrongType {
+                                    expected: "a string".into(),
+                                    found: describe(other),
+                                },
+                            ));
+                            path.pop();
+                            ok = false;
+                        }
+                    }
+                }
+                ok
+            }
+            other => wrong(&other.clone()),
+        },
+        Ty::IncludeList => match value {
+            Value::Array(items) => {
+                let mut ok = true;
+                for (i, item) in items.iter_mut().enumerate() {
+                    path.push(i.to_string());
+                    match item {
+                        Value::Object(map) => {
+                            check_table(map, validate::INCLUDE_KEYS, path, origin, errors);
+                            if !(map.contains_key("from") && map.contains_key("to")) {
+                                errors.push(ConfigError::new(
+                                    path_key(path),
+                                    origin.clone(),
+                                    Problem::Required {
+                                        reason: "each include needs `from` and `to`".into(),
+                                        help: "write { from = \"static\", to = \"/app/static\" }"
+                                            .into(),
+                                    },
+                                ));
+                                ok = false;
+                            }
+                        }
+                        other => {
+                            errors.push(ConfigError::new(
+                                path_key(path),
+                                origin.clone(),
+                                Problem::WrongType {
+                                    expected: "a table { from = …, to = … }".into(),
+                                    found: describe(other),
+                                },
+                            ));
+                            ok = false;
+                        }
+                    }
+                    path.pop();
+                }
+                ok
+            }
+            other => wrong(&other.clone()),
+        },
+        Ty::Table(keys) => match value {
+            Value::Object(map) => {
+                check_table(map, keys, path, origin, errors);
+                true
+            }
+            other => wrong(&other.clone()),
+        },
+        Ty::Any => match value {
+            Value::Object(_) => true,
+            other => wrong(&other.clone()),
+        },
+        Ty::Envs => value.is_object() || wrong(value),
+    }
+}
+
+/// A short description of a JSON value for type errors.
+pub(crate) fn describe(value: &Value) -> String {
+    match value {
+        Value::Null => "nothing".into(),
+        Value::Bool(b) => format!("boolean `{b}`"),
+        Value::Number(n) => format!("number `{n}`"),
+        Value::String(s) => format!("string {s:?}"),
+        Value::Array(_) => "an array".into(),
+        Value::Object(_) => "a table".into(),
+    }
+}
+
+/// Deep merge: tables merge key by key, anything else replaces. Records the origin of every
+/// leaf (and of every table the layer wrote).
+fn merge(
+    into: &mut Map<String, Value>,
+    from: Map<String, Value>,
+    path: &mut Vec<String>,
+    origin: &Origin,
+    origins: &mut BTreeMap<Vec<String>, Origin>,
+) {
+    for (key, value) in from {
+        path.push(key.clone());
+        match (into.get_mut(&key), value) {
+            (Some(Value::Object(existing)), Value::Object(incoming)) => {
+                merge(existing, incoming, path, origin, origins);
+            }
+            (_, Value::Object(incoming)) => {
+                let mut fresh = Map::new();
+                merge(&mut fresh, incoming, path, origin, origins);
+                origins.insert(path.clone(), origin.clone());
+                into.insert(key, Value::Object(fresh));
+            }
+            (_, value) => {
+                // A replaced table's children no longer come from the old layer.
+                origins.retain(|k, _| !(k.len() > path.len() && k.starts_with(path)));
+                origins.insert(path.clone(), origin.clone());
+                into.insert(key, value);
+            }
+        }
+        path.pop();
+    }
+}
+
+/// Fills in `source_code` and `span` from the manifest the value came from.
+fn attach_span(ws: &Workspace, error: &mut ConfigError) {
+    let (text, file, base): (&str, &Path, Vec<String>) = match &error.origin {
+        Origin::Package | Origin::Default => (
+            &ws.manifest_text,
+            &ws.manifest_path,
+            base_path("package", None),
+        ),
+        Origin::Workspace => (
+            &ws.root_manifest_text,
+            &ws.root_manifest_path,
+            base_path("workspace", None),
+        ),
+        Origin::Env { name, workspace } => {
+            if *workspace {
+                (
+                    &ws.root_manifest_text,
+                    &ws.root_manifest_path,
+                    base_path("workspace", Some(name)),
+                )
+            } else {
+                (
+                    &ws.manifest_text,
+                    &ws.manifest_path,
+                    base_path("package", Some(name)),
+                )
+            }
+        }
+        Origin::Var(_) | Origin::Flag(_) => return,
+    };
+    let mut path = base;
+    if !error.key.is_empty() {
+        path.extend(error.key.split('.').map(str::to_string));
+    }
+    let key_only = matches!(error.problem, Problem::UnknownKey { .. });
+    let range = locate(text, &path, key_only).or_else(|| {
+        // Missing keys: point at the closest existing parent.
+        let mut p = path.clone();
+        while p.pop().is_some() {
+            if let Some(r) = locate(text, &p, true) {
+                return Some(r);
+            }
+        }
+        None
+    });
+    if let Some(range) = range {
+        let name = display_name(ws, file);
+        error.source_code = Some(NamedSource::new(name, text.to_string()).with_language("toml"));
+        error.span = Some(SourceSpan::from(range));
+    }
+}
+
+fn display_name(ws: &Workspace, file: &Path) -> String {
+    file.strip_prefix(&ws.root)
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| file.display().to_string())
+}
+
+fn base_path(table: &str, env: Option<&str>) -> Vec<String> {
+    let mut p = vec![table.to_string(), "metadata".to_string(), "ecs".to_string()];
+    if let Some(env) = env {
+        p.push("env".into());
+        p.push(env.into());
+    }
+    p
+}
+
+/// The byte range of the value (or, with `key_only`, the key) at `path` in a TOML text.
+/// Paths stop at arrays: an index segment points at the array element.
+pub fn locate(text: &str, path: &[String], key_only: bool) -> Option<std::ops::Range<usize>> {
+    let doc = toml_edit::Document::parse(text.to_string()).ok()?;
+    let mut item: &toml_edit::Item = doc.as_item();
+    let mut key_span = None;
+    for seg in path {
+        if let Ok(index) = seg.parse::<usize>() {
+            if let Some(array) = item.as_array() {
+                return array.get(index)?.span();
+            }
+            if let Some(tables) = item.as_array_of_tables() {
+                return tables.get(index)?.span();
+            }
+        }
+        let table = item.as_table_like()?;
+        let (key, next) = table.get_key_value(seg)?;
+        key_span = key.span();
+        item = next;
+    }
+    if key_only {
+        key_span.or_else(|| item.span())
+    } else {
+        item.span().or(key_span)
+    }
+}

@@ -1,1 +1,1313 @@
-//! TODO(#2): module under construction.
+//! The schema of `[package.metadata.ecs]` and the rules that turn the layered values into a
+//! valid [`Config`], collecting *every* problem (with its key path and origin) instead of
+//! stopping at the first. Pure: no files, environment or network.
+//!
+//! The AWS rules encoded here are listed, with their sources, in `FACTS.md`: the Fargate
+//! cpu/memory table, network modes and log drivers per launch type, awslogs options, secrets
+//! ARNs, health checks, the execution role requirement.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde_json::{Map, Value};
+
+use super::sources::Layered;
+use super::{
+    Architecture, BaseImage, Config, ContainerConfig, Cpu, HealthCheck, ImageConfig, Include,
+    LaunchType, LogDriver, LogRouter, LogsConfig, MemoryMib, NetworkConfig, NetworkMode,
+};
+use crate::error::{ConfigError, ConfigWarning, Origin, Problem};
+use crate::workspace::Workspace;
+
+/// The type a key takes.
+#[derive(Debug, Clone, Copy)]
+pub enum Ty {
+    /// A string.
+    Str,
+    /// An integer.
+    Int,
+    /// An integer or a string with a unit (`"0.25 vCPU"`, `"1 GB"`).
+    IntOrStr,
+    /// A boolean.
+    Bool,
+    /// An array of strings.
+    StrList,
+    /// A table of strings (numbers and booleans are converted).
+    StrMap,
+    /// An array of `{ from, to }` tables.
+    IncludeList,
+    /// A table with known keys.
+    Table(&'static [(&'static str, Ty)]),
+    /// Any table (camelCase `overrides`, not checked here).
+    Any,
+    /// Named environments: a table of tables of top-level keys.
+    Envs,
+}
+
+impl Ty {
+    /// How the type is described in errors.
+    pub fn expected(self) -> &'static str {
+        match self {
+            Ty::Str => "a string",
+            Ty::Int => "an integer",
+            Ty::IntOrStr => "an integer or a string such as \"0.25 vCPU\" / \"1 GB\"",
+            Ty::Bool => "a boolean",
+            Ty::StrList => "an array of strings",
+            Ty::StrMap => "a table of strings",
+            Ty::IncludeList => "an array of { from = …, to = … } tables",
+            Ty::Table(_) | Ty::Any | Ty::Envs => "a table",
+        }
+    }
+}
+
+/// `[package.metadata.ecs]` keys.
+pub const TOP_KEYS: &[(&str, Ty)] = &[
+    ("cluster", Ty::Str),
+    ("service", Ty::Str),
+    ("family", Ty::Str),
+    ("launch-type", Ty::Str),
+    ("cpu", Ty::IntOrStr),
+    ("memory", Ty::IntOrStr),
+    ("network-mode", Ty::Str),
+    ("architecture", Ty::Str),
+    ("execution-role", Ty::Str),
+    ("task-role", Ty::Str),
+    ("desired-count", Ty::Int),
+    ("task-definition", Ty::Str),
+    ("image", Ty::Table(IMAGE_KEYS)),
+    ("container", Ty::Table(CONTAINER_KEYS)),
+    ("logs", Ty::Table(LOGS_KEYS)),
+    ("network", Ty::Table(NETWORK_KEYS)),
+    ("overrides", Ty::Any),
+    ("env", Ty::Envs),
+];
+
+/// `[package.metadata.ecs.image]` keys.
+pub const IMAGE_KEYS: &[(&str, Ty)] = &[
+    ("repository", Ty::Str),
+    ("base", Ty::Str),
+    ("bin", Ty::Str),
+    ("tags", Ty::StrList),
+    ("include", Ty::IncludeList),
+    ("user", Ty::Str),
+    ("ca-certificates", Ty::Bool),
+    ("tag-mutability", Ty::Str),
+];
+
+/// Keys of one `image.include` entry.
+pub const INCLUDE_KEYS: &[(&str, Ty)] = &[("from", Ty::Str), ("to", Ty::Str)];
+
+/// `[package.metadata.ecs.container]` keys.
+pub const CONTAINER_KEYS: &[(&str, Ty)] = &[
+    ("name", Ty::Str),
+    ("port", Ty::Int),
+    ("command", Ty::StrList),
+    ("environment", Ty::StrMap),
+    ("secrets", Ty::StrMap),
+    ("health-check", Ty::Table(HEALTH_KEYS)),
+];
+
+/// `container.health-check` keys.
+pub const HEALTH_KEYS: &[(&str, Ty)] = &[
+    ("command", Ty::StrList),
+    ("interval", Ty::Int),
+    ("timeout", Ty::Int),
+    ("retries", Ty::Int),
+    ("start-period", Ty::Int),
+];
+
+/// `[package.metadata.ecs.logs]` keys.
+pub const LOGS_KEYS: &[(&str, Ty)] = &[
+    ("driver", Ty::Str),
+    ("group", Ty::Str),
+    ("stream-prefix", Ty::Str),
+    ("create-group", Ty::Bool),
+    ("mode", Ty::Str),
+    ("max-buffer-size", Ty::Str),
+    ("options", Ty::StrMap),
+    ("secret-options", Ty::StrMap),
+    ("retention-days", Ty::Int),
+    ("router", Ty::Table(ROUTER_KEYS)),
+];
+
+/// `[package.metadata.ecs.logs.router]` keys (FireLens).
+pub const ROUTER_KEYS: &[(&str, Ty)] = &[
+    ("image", Ty::Str),
+    ("type", Ty::Str),
+    ("options", Ty::StrMap),
+];
+
+/// `[package.metadata.ecs.network]` keys.
+pub const NETWORK_KEYS: &[(&str, Ty)] = &[
+    ("subnets", Ty::StrList),
+    ("security-groups", Ty::StrList),
+    ("assign-public-ip", Ty::Bool),
+];
+
+/// The default FireLens router image (AWS for Fluent Bit, public ECR).
+pub const DEFAULT_ROUTER_IMAGE: &str = "public.ecr.aws/aws-observability/aws-for-fluent-bit:stable";
+
+/// Log drivers Fargate accepts (FACTS.md "Log drivers").
+pub const FARGATE_LOG_DRIVERS: &[&str] = &["awslogs", "splunk", "awsfirelens"];
+
+/// Log drivers the EC2 launch type accepts; `logentries` is agent-only and warned about.
+pub const EC2_LOG_DRIVERS: &[&str] = &[
+    "awslogs",
+    "fluentd",
+    "gelf",
+    "json-file",
+    "journald",
+    "syslog",
+    "splunk",
+    "awsfirelens",
+    "logentries",
+];
+
+/// CloudWatch Logs retention values (PutRetentionPolicy `retentionInDays`).
+pub const RETENTION_DAYS: &[i64] = &[
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+
+/// Top-level RegisterTaskDefinition input fields, for "did you mean" on `overrides`.
+pub const REGISTER_FIELDS: &[&str] = &[
+    "family",
+    "taskRoleArn",
+    "executionRoleArn",
+    "networkMode",
+    "containerDefinitions",
+    "volumes",
+    "placementConstraints",
+    "requiresCompatibilities",
+    "cpu",
+    "memory",
+    "tags",
+    "pidMode",
+    "ipcMode",
+    "proxyConfiguration",
+    "inferenceAccelerators",
+    "ephemeralStorage",
+    "runtimePlatform",
+    "enableFaultInjection",
+];
+
+/// Fargate task sizes: the memory sizes (MiB) allowed for a task CPU, or `None` if the CPU
+/// is not a Fargate size. Source: AWS ECS developer guide, "Task CPU and memory"
+/// (fargate-tasks-services.html#fargate-tasks-size), 8 and 16 vCPU need platform 1.4.0+.
+pub fn fargate_memory(cpu: u32) -> Option<(Vec<u32>, String)> {
+    let range = |lo: u32, hi: u32, step: u32| {
+        (
+            (lo..=hi).step_by(step as usize).collect::<Vec<_>>(),
+            format!("{lo}–{hi} in steps of {step}"),
+        )
+    };
+    Some(match cpu {
+        256 => (vec![512, 1024, 2048], "one of 512, 1024, 2048".into()),
+        512 => range(1024, 4096, 1024),
+        1024 => range(2048, 8192, 1024),
+        2048 => range(4096, 16384, 1024),
+        4096 => range(8192, 30720, 1024),
+        8192 => range(16384, 61440, 4096),
+        16384 => range(32768, 122880, 8192),
+        _ => return None,
+    })
+}
+
+/// The Fargate CPU sizes, in units.
+pub const FARGATE_CPUS: &[u32] = &[256, 512, 1024, 2048, 4096, 8192, 16384];
+
+/// Parses task CPU: units (`256`, `"256"`) or vCPU (`"0.25 vCPU"`).
+pub fn parse_cpu(value: &Value) -> Result<u32, String> {
+    match value {
+        Value::Number(n) => n
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .filter(|n| *n > 0)
+            .ok_or_else(|| "CPU units must be a positive integer".to_string()),
+        Value::String(s) => {
+            let lower = s.trim().to_ascii_lowercase();
+            if let Some(num) = lower.strip_suffix("vcpu") {
+                let v: f64 = num
+                    .trim()
+                    .parse()
+                    .map_err(|_| "expected a number of vCPU such as \"0.25 vCPU\"".to_string())?;
+                let units = v * 1024.0;
+                if !(units.is_finite()
+                    && units > 0.0
+                    && units.fract() == 0.0
+                    && units <= u32::MAX as f64)
+                {
+                    return Err("vCPU must be a positive multiple of 1/1024".into());
+                }
+                Ok(units as u32)
+            } else {
+                lower
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| "expected CPU units (256) or vCPU (\"0.25 vCPU\")".to_string())
+            }
+        }
+        _ => Err("expected CPU units (256) or vCPU (\"0.25 vCPU\")".into()),
+    }
+}
+
+/// Parses task memory: MiB (`512`, `"512"`, `"512 MiB"`) or GB (`"1 GB"` = 1024 MiB).
+pub fn parse_memory(value: &Value) -> Result<u32, String> {
+    let bad = || "expected MiB (512) or a size such as \"1 GB\"".to_string();
+    match value {
+        Value::Number(n) => n
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .filter(|n| *n > 0)
+            .ok_or_else(|| "memory must be a positive integer of MiB".to_string()),
+        Value::String(s) => {
+            let lower = s.trim().to_ascii_lowercase();
+            let (num, factor) = if let Some(n) = lower
+                .strip_suffix("gib")
+                .or_else(|| lower.strip_suffix("gb"))
+            {
+                (n, 1024.0)
+            } else if let Some(n) = lower
+                .strip_suffix("mib")
+                .or_else(|| lower.strip_suffix("mb"))
+            {
+                (n, 1.0)
+            } else {
+                (lower.as_str(), 1.0)
+            };
+            let v: f64 = num.trim().parse().map_err(|_| bad())?;
+            let mib = v * factor;
+            if !(mib.is_finite() && mib >= 1.0 && mib.fract() == 0.0 && mib <= u32::MAX as f64) {
+                return Err(bad());
+            }
+            Ok(mib as u32)
+        }
+        _ => Err(bad()),
+    }
+}
+
+/// The closest name by edit distance, if close enough to be a likely typo.
+pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let mut best: Option<(f64, &str)> = None;
+    for c in candidates {
+        let score = strsim::jaro_winkler(&name.to_ascii_lowercase(), &c.to_ascii_lowercase());
+        if score > 0.8 && best.is_none_or(|(s, _)| score > s) {
+            best = Some((score, c));
+        }
+    }
+    best.map(|(_, c)| c.to_string())
+}
+
+/// An "unknown key" problem with a suggestion from `keys`.
+pub fn unknown_key(name: &str, keys: &[(&str, Ty)]) -> Problem {
+    let valid: Vec<String> = keys.iter().map(|(k, _)| k.to_string()).collect();
+    Problem::UnknownKey {
+        suggestion: closest(name, keys.iter().map(|(k, _)| *k)),
+        valid,
+    }
+}
+
+/// The type of the key at a dotted path (for command-line settings), if the path is valid.
+pub fn ty_at(path: &[String]) -> Option<Ty> {
+    let mut keys = TOP_KEYS;
+    let mut iter = path.iter().peekable();
+    while let Some(seg) = iter.next() {
+        let (_, ty) = keys.iter().find(|(k, _)| k == seg)?;
+        match (ty, iter.peek()) {
+            (ty, None) => return Some(*ty),
+            (Ty::Table(inner), Some(_)) => keys = inner,
+            // `container.environment.KEY`: one more segment, a string.
+            (Ty::StrMap, Some(_)) => return (iter.len() == 1).then_some(Ty::Str),
+            // `overrides.a.b`: anything.
+            (Ty::Any, Some(_)) => return Some(Ty::Any),
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// Every settable leaf path with its type (tables are descended, other values are leaves).
+pub fn leaf_paths() -> Vec<(Vec<String>, Ty)> {
+    fn walk(keys: &[(&str, Ty)], prefix: &mut Vec<String>, out: &mut Vec<(Vec<String>, Ty)>) {
+        for (k, ty) in keys {
+            prefix.push(k.to_string());
+            match ty {
+                Ty::Table(inner) => walk(inner, prefix, out),
+                Ty::Envs => {}
+                _ => out.push((prefix.clone(), *ty)),
+            }
+            prefix.pop();
+        }
+    }
+    let mut out = Vec::new();
+    walk(TOP_KEYS, &mut Vec::new(), &mut out);
+    out
+}
+
+/// What validation produced.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// The valid config, when there were no errors.
+    pub config: Option<Config>,
+    /// Every problem.
+    pub errors: Vec<ConfigError>,
+    /// Every warning.
+    pub warnings: Vec<ConfigWarning>,
+}
+
+struct V<'a> {
+    layered: &'a Layered,
+    errors: Vec<ConfigError>,
+    warnings: Vec<ConfigWarning>,
+}
+
+impl<'a> V<'a> {
+    fn get(&self, path: &[&str]) -> Option<&'a Value> {
+        let (first, rest) = path.split_first()?;
+        let mut cur = self.layered.value.get(*first)?;
+        for seg in rest {
+            cur = cur.as_object()?.get(*seg)?;
+        }
+        Some(cur)
+    }
+    fn str(&self, path: &[&str]) -> Option<String> {
+        self.get(path).and_then(Value::as_str).map(str::to_string)
+    }
+    fn int(&self, path: &[&str]) -> Option<i64> {
+        self.get(path).and_then(Value::as_i64)
+    }
+    fn bool(&self, path: &[&str]) -> Option<bool> {
+        self.get(path).and_then(Value::as_bool)
+    }
+    fn list(&self, path: &[&str]) -> Vec<String> {
+        self.get(path)
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+    fn map(&self, path: &[&str]) -> BTreeMap<String, String> {
+        self.get(path)
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+    fn origin(&self, path: &[&str]) -> Origin {
+        self.layered.origin(path)
+    }
+    fn err(&mut self, path: &[&str], problem: Problem) {
+        let origin = self.origin(path);
+        self.errors
+            .push(ConfigError::new(path.join("."), origin, problem));
+    }
+    fn invalid(
+        &mut self,
+        path: &[&str],
+        value: impl Into<String>,
+        reason: impl Into<String>,
+        help: impl Into<String>,
+    ) {
+        self.err(
+            path,
+            Problem::InvalidValue {
+                value: value.into(),
+                reason: reason.into(),
+                help: help.into(),
+            },
+        );
+    }
+    fn warn(&mut self, path: &[&str], message: impl Into<String>) {
+        let key_path = self.origin(path).key_path(&path.join("."));
+        self.warnings.push(ConfigWarning {
+            key_path,
+            message: message.into(),
+        });
+    }
+    /// A case-insensitive choice; reports and returns `None` when invalid.
+    fn choice(
+        &mut self,
+        path: &[&str],
+        choices: &[&str],
+        context: Option<String>,
+    ) -> Option<String> {
+        let raw = self.str(path)?;
+        let lower = raw.to_ascii_lowercase();
+        if let Some(c) = choices.iter().find(|c| c.to_ascii_lowercase() == lower) {
+            return Some(c.to_string());
+        }
+        self.err(
+            path,
+            Problem::InvalidChoice {
+                value: format!("{raw:?}"),
+                choices: choices.iter().map(|c| c.to_string()).collect(),
+                context,
+            },
+        );
+        None
+    }
+}
+
+/// Checks a name against ECS's `[A-Za-z0-9_-]{1,255}` rule.
+fn is_ecs_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 255
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// An IAM role ARN (`arn:aws:iam::123456789012:role/name`).
+fn is_role_arn(s: &str) -> bool {
+    let parts: Vec<&str> = s.splitn(6, ':').collect();
+    matches!(parts.as_slice(), ["arn", partition, "iam", "", account, resource]
+        if partition.starts_with("aws")
+            && account.len() == 12 && account.chars().all(|c| c.is_ascii_digit())
+            && resource.strip_prefix("role/").is_some_and(|r| !r.is_empty()))
+}
+
+/// A Secrets Manager secret ARN, an SSM parameter ARN, or an SSM parameter name.
+pub fn check_secret_ref(s: &str) -> Result<(), String> {
+    if s.starts_with("arn:") {
+        let parts: Vec<&str> = s.splitn(6, ':').collect();
+        let ok = match parts.as_slice() {
+            ["arn", partition, service, region, account, resource] => {
+                partition.starts_with("aws")
+                    && !region.is_empty()
+                    && account.len() == 12
+                    && account.chars().all(|c| c.is_ascii_digit())
+                    && match *service {
+                        "secretsmanager" => resource
+                            .strip_prefix("secret:")
+                            .is_some_and(|r| !r.is_empty()),
+                        "ssm" => resource
+                            .strip_prefix("parameter/")
+                            .is_some_and(|r| !r.is_empty()),
+                        _ => false,
+                    }
+            }
+            _ => false,
+        };
+        return if ok {
+            Ok(())
+        } else {
+            Err("not a Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME) or an SSM parameter ARN (arn:aws:ssm:REGION:ACCOUNT:parameter/NAME)".into())
+        };
+    }
+    let valid_chars = s
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_.-/".contains(c));
+    if s.is_empty() || s.len() > 2048 || !valid_chars {
+        return Err(
+            "not an SSM parameter name (letters, digits, and _ . - /) nor a secret ARN".into(),
+        );
+    }
+    if s.contains('/') && !s.starts_with('/') {
+        return Err("an SSM parameter name with a path must start with `/`".into());
+    }
+    Ok(())
+}
+
+fn is_env_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Names that look like credentials (warned about when set as plain environment).
+pub fn looks_like_credential(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    [
+        "PASSWORD",
+        "PASSWD",
+        "SECRET",
+        "TOKEN",
+        "API_KEY",
+        "APIKEY",
+        "PRIVATE_KEY",
+        "ACCESS_KEY",
+        "CREDENTIAL",
+    ]
+    .iter()
+    .any(|w| upper.contains(w))
+}
+
+fn is_repository_name(s: &str) -> bool {
+    let ok_chars = s
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-/".contains(c));
+    let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    (2..=256).contains(&s.len()) && ok_chars && edge(s.chars().next()) && edge(s.chars().last())
+}
+
+fn is_tag(s: &str) -> bool {
+    let mut chars = s.chars();
+    s.len() <= 128
+        && chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+}
+
+/// Validates the layered values into a [`Config`].
+pub fn validate(ws: &Workspace, layered: &Layered, template: Option<Value>) -> Outcome {
+    let mut v = V {
+        layered,
+        errors: Vec::new(),
+        warnings: Vec::new(),
+    };
+
+    // Names.
+    let service = v.str(&["service"]).unwrap_or_else(|| ws.package.clone());
+    if !is_ecs_name(&service) {
+        v.invalid(
+            &["service"],
+            format!("{service:?}"),
+            "not a valid ECS service name",
+            "use 1–255 letters, digits, hyphens and underscores",
+        );
+    }
+    let family = v.str(&["family"]).unwrap_or_else(|| service.clone());
+    if !is_ecs_name(&family) {
+        v.invalid(
+            &["family"],
+            format!("{family:?}"),
+            "not a valid task definition family",
+            "use 1–255 letters, digits, hyphens and underscores",
+        );
+    }
+    let cluster = v.str(&["cluster"]).unwrap_or_else(|| "default".into());
+    if !(is_ecs_name(&cluster) || (cluster.starts_with("arn:") && cluster.contains(":cluster/"))) {
+        v.invalid(
+            &["cluster"],
+            format!("{cluster:?}"),
+            "not a cluster name or ARN",
+            "use the cluster name (letters, digits, - and _) or its ARN",
+        );
+    }
+
+    let launch_type = match v
+        .choice(&["launch-type"], &["fargate", "ec2"], None)
+        .as_deref()
+    {
+        Some("ec2") => LaunchType::Ec2,
+        _ => LaunchType::Fargate,
+    };
+    let fargate = launch_type == LaunchType::Fargate;
+
+    // Network mode.
+    let network_mode = if v.get(&["network-mode"]).is_some() {
+        let (choices, context): (&[&str], _) = if fargate {
+            (
+                &["awsvpc"],
+                Some("Fargate supports only awsvpc".to_string()),
+            )
+        } else {
+            (&["bridge", "host", "awsvpc", "none"], None)
+        };
+        match v.choice(&["network-mode"], choices, context).as_deref() {
+            Some("host") => NetworkMode::Host,
+            Some("bridge") => NetworkMode::Bridge,
+            Some("none") => NetworkMode::None,
+            Some(_) => NetworkMode::Awsvpc,
+            None if fargate => NetworkMode::Awsvpc,
+            None => NetworkMode::Bridge,
+        }
+    } else if fargate {
+        NetworkMode::Awsvpc
+    } else {
+        NetworkMode::Bridge
+    };
+
+    let architecture = match v
+        .choice(
+            &["architecture"],
+            &["x86_64", "arm64", "amd64", "aarch64"],
+            None,
+        )
+        .as_deref()
+    {
+        Some("arm64") | Some("aarch64") => Architecture::Arm64,
+        _ => Architecture::X86_64,
+    };
+
+    // CPU and memory.
+    let mut cpu = None;
+    if let Some(value) = v.get(&["cpu"]) {
+        match parse_cpu(value) {
+            Ok(units) => cpu = Some(units),
+            Err(reason) => v.invalid(&["cpu"], value_text(value), reason, if fargate {
+                "use one of 256, 512, 1024, 2048, 4096, 8192, 16384 (or \"0.25 vCPU\" … \"16 vCPU\")"
+            } else {
+                "use CPU units (1024 = 1 vCPU) between 128 and 196608"
+            }),
+        }
+    }
+    let mut memory = None;
+    if let Some(value) = v.get(&["memory"]) {
+        match parse_memory(value) {
+            Ok(mib) => memory = Some(mib),
+            Err(reason) => v.invalid(
+                &["memory"],
+                value_text(value),
+                reason,
+                "use MiB (512) or \"1 GB\"",
+            ),
+        }
+    }
+    if fargate {
+        let cpu_given = v.get(&["cpu"]).is_some();
+        let units = cpu.unwrap_or(256);
+        match fargate_memory(units) {
+            None => {
+                if cpu_given && cpu.is_some() {
+                    v.err(
+                        &["cpu"],
+                        Problem::InvalidChoice {
+                            value: units.to_string(),
+                            choices: FARGATE_CPUS.iter().map(|c| c.to_string()).collect(),
+                            context: Some("not a Fargate CPU size".into()),
+                        },
+                    );
+                }
+            }
+            Some((allowed, text)) => {
+                let mib = memory.unwrap_or(allowed[0]);
+                if !allowed.contains(&mib) && (memory.is_some() || v.get(&["memory"]).is_none()) {
+                    v.err(
+                        &["memory"],
+                        Problem::CpuMemoryMismatch {
+                            cpu: units,
+                            memory: mib,
+                            allowed: text,
+                        },
+                    );
+                }
+                memory = Some(mib);
+            }
+        }
+        cpu = Some(units);
+    } else {
+        if let Some(units) = cpu {
+            if !(128..=196_608).contains(&units) {
+                v.invalid(
+                    &["cpu"],
+                    units.to_string(),
+                    "EC2 task CPU must be 128–196608 units",
+                    "use CPU units (1024 = 1 vCPU) between 128 and 196608",
+                );
+            }
+        }
+        if memory.is_none() {
+            memory = Some(512);
+        }
+    }
+
+    // Roles.
+    let execution_role = v.str(&["execution-role"]);
+    if let Some(role) = &execution_role {
+        if !is_role_arn(role) {
+            v.invalid(
+                &["execution-role"],
+                format!("{role:?}"),
+                "not an IAM role ARN",
+                "write arn:aws:iam::123456789012:role/ecsTaskExecutionRole",
+            );
+        }
+    }
+    let task_role = v.str(&["task-role"]);
+    if let Some(role) = &task_role {
+        let name_ok = !role.is_empty()
+            && role.len() <= 64
+            && role
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+=,.@-_".contains(c));
+        if !(is_role_arn(role) || name_ok) {
+            v.invalid(
+                &["task-role"],
+                format!("{role:?}"),
+                "not an IAM role ARN or role name",
+                "write arn:aws:iam::123456789012:role/my-task-role",
+            );
+        }
+    }
+
+    let desired_count = match v.int(&["desired-count"]) {
+        Some(n) if (0..=i64::from(u32::MAX)).contains(&n) => n as u32,
+        Some(n) => {
+            v.invalid(
+                &["desired-count"],
+                n.to_string(),
+                "must not be negative",
+                "use 0 or more",
+            );
+            1
+        }
+        None => 1,
+    };
+
+    let image = image_config(&mut v, ws);
+    let container = container_config(&mut v, ws);
+    let logs = logs_config(&mut v, launch_type, &service);
+    let network = network_config(&mut v, network_mode);
+
+    // The execution role: Fargate pulls the image from ECR with it, sends awslogs with it and
+    // reads secrets with it; EC2 needs it only for secrets.
+    if execution_role.is_none() {
+        let uses_secrets = !container.secrets.is_empty() || !logs.secret_options.is_empty();
+        let mut needs = Vec::new();
+        if fargate {
+            needs.push("Fargate pulls the image from ECR with the task execution role");
+            if logs.driver == LogDriver::Awslogs {
+                needs.push("it sends awslogs to CloudWatch");
+            }
+        }
+        if uses_secrets {
+            needs.push("secrets are read with it");
+        }
+        if !needs.is_empty() && template.is_none() {
+            v.err(&["execution-role"], Problem::Required {
+                reason: needs.join("; "),
+                help: "set execution-role = \"arn:aws:iam::ACCOUNT:role/ecsTaskExecutionRole\" (`cargo ecs setup` can create it)".into(),
+            });
+        }
+    }
+
+    // Overrides: camelCase register fields; unknown ones are allowed (newer than this tool)
+    // but probably typos when close to a known one.
+    let overrides = match v.get(&["overrides"]) {
+        Some(Value::Object(map)) => map.clone(),
+        _ => Map::new(),
+    };
+    for key in overrides.keys() {
+        if !REGISTER_FIELDS.contains(&key.as_str()) {
+            let path = ["overrides", key.as_str()];
+            match closest(key, REGISTER_FIELDS.iter().copied()) {
+                Some(s) => v.warn(&path, format!("not a RegisterTaskDefinition field; did you mean `{s}`? (passed through as written)")),
+                None => v.warn(&path, "not a RegisterTaskDefinition field this tool knows; passed through as written"),
+            }
+        }
+    }
+
+    let task_definition_file = v
+        .str(&["task-definition"])
+        .map(|rel| ws.package_root.join(rel));
+
+    let errors = std::mem::take(&mut v.errors);
+    let warnings = std::mem::take(&mut v.warnings);
+    let config = errors.is_empty().then(|| Config {
+        package: ws.package.clone(),
+        version: ws.version.clone(),
+        manifest_path: ws.manifest_path.clone(),
+        cluster,
+        service,
+        family,
+        launch_type,
+        cpu: cpu.map(Cpu),
+        memory: memory.map(MemoryMib),
+        network_mode,
+        architecture,
+        execution_role,
+        task_role,
+        desired_count,
+        task_definition_file,
+        task_definition_template: template,
+        image,
+        container,
+        logs,
+        network,
+        overrides,
+    });
+    Outcome {
+        config,
+        errors,
+        warnings,
+    }
+}
+
+fn value_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => format!("{s:?}"),
+        other => other.to_string(),
+    }
+}
+
+fn image_config(v: &mut V<'_>, ws: &Workspace) -> ImageConfig {
+    let repository = v
+        .str(&["image", "repository"])
+        .unwrap_or_else(|| ws.package.clone());
+    if !is_repository_name(&repository) {
+        v.invalid(&["image", "repository"], format!("{repository:?}"), "not a valid ECR repository name", "use 2–256 lowercase letters, digits and . _ - / (starting and ending with a letter or digit)");
+    }
+    let base = match v.str(&["image", "base"]) {
+        None => BaseImage::Scratch,
+        Some(b) if b == "scratch" => BaseImage::Scratch,
+        Some(b) if b.is_empty() || b.chars().any(char::is_whitespace) => {
+            v.invalid(
+                &["image", "base"],
+                format!("{b:?}"),
+                "not an image reference",
+                "use \"scratch\" or an image reference such as \"debian:bookworm-slim\"",
+            );
+            BaseImage::Scratch
+        }
+        Some(b) => BaseImage::Reference(b),
+    };
+    let bin = match v.str(&["image", "bin"]) {
+        Some(bin) => {
+            if !ws.bins.contains(&bin) {
+                let choices = if ws.bins.is_empty() {
+                    vec!["(the package has no binary target)".to_string()]
+                } else {
+                    ws.bins.clone()
+                };
+                v.err(
+                    &["image", "bin"],
+                    Problem::InvalidChoice {
+                        value: format!("{bin:?}"),
+                        choices,
+                        context: Some(format!("not a binary target of `{}`", ws.package)),
+                    },
+                );
+            }
+            bin
+        }
+        None => match ws.bins.as_slice() {
+            [one] => one.clone(),
+            [] => {
+                v.err(
+                    &["image", "bin"],
+                    Problem::Required {
+                        reason: format!(
+                            "package `{}` has no binary target to put in the image",
+                            ws.package
+                        ),
+                        help: "add src/main.rs or a [[bin]] target".into(),
+                    },
+                );
+                String::new()
+            }
+            many => {
+                v.err(
+                    &["image", "bin"],
+                    Problem::Required {
+                        reason: format!("package `{}` has several binary targets", ws.package),
+                        help: format!(
+                            "set image.bin to one of {} (or pass --bin)",
+                            many.join(", ")
+                        ),
+                    },
+                );
+                String::new()
+            }
+        },
+    };
+    let tags = v.list(&["image", "tags"]);
+    for (i, tag) in tags.iter().enumerate() {
+        if !is_tag(tag) {
+            let i = i.to_string();
+            v.invalid(
+                &["image", "tags", &i],
+                format!("{tag:?}"),
+                "not a valid image tag",
+                "use letters, digits, _ . - (at most 128, not starting with . or -)",
+            );
+        }
+    }
+    let mut include = Vec::new();
+    if let Some(Value::Array(items)) = v.get(&["image", "include"]) {
+        for (i, item) in items.iter().enumerate() {
+            let from = item.get("from").and_then(Value::as_str).unwrap_or_default();
+            let to = item.get("to").and_then(Value::as_str).unwrap_or_default();
+            if !to.starts_with('/') {
+                let i = i.to_string();
+                v.invalid(
+                    &["image", "include", &i],
+                    format!("{to:?}"),
+                    "`to` must be an absolute path in the image",
+                    "write to = \"/app/static\"",
+                );
+            }
+            include.push(Include {
+                from: PathBuf::from(from),
+                to: to.to_string(),
+            });
+        }
+    }
+    let user = v
+        .str(&["image", "user"])
+        .unwrap_or_else(|| "65532:65532".into());
+    if user.is_empty() {
+        v.invalid(
+            &["image", "user"],
+            "\"\"",
+            "the user must not be empty",
+            "write \"65532:65532\" or a user name",
+        );
+    }
+    let tag_mutability = v
+        .choice(
+            &["image", "tag-mutability"],
+            &["MUTABLE", "IMMUTABLE"],
+            None,
+        )
+        .unwrap_or_else(|| "MUTABLE".into());
+    ImageConfig {
+        repository,
+        base,
+        bin,
+        tags,
+        include,
+        user,
+        ca_certificates: v.bool(&["image", "ca-certificates"]).unwrap_or(true),
+        tag_mutability,
+    }
+}
+
+fn container_config(v: &mut V<'_>, ws: &Workspace) -> ContainerConfig {
+    let name = v
+        .str(&["container", "name"])
+        .unwrap_or_else(|| ws.package.clone());
+    if !is_ecs_name(&name) {
+        v.invalid(
+            &["container", "name"],
+            format!("{name:?}"),
+            "not a valid container name",
+            "use 1–255 letters, digits, hyphens and underscores",
+        );
+    }
+    let port = match v.int(&["container", "port"]) {
+        Some(p) if (1..=65535).contains(&p) => Some(p as u16),
+        Some(p) => {
+            v.invalid(
+                &["container", "port"],
+                p.to_string(),
+                "ports are 1–65535",
+                "use a port between 1 and 65535, e.g. 8080",
+            );
+            None
+        }
+        None => None,
+    };
+    let environment = v.map(&["container", "environment"]);
+    for name in environment.keys() {
+        if !is_env_name(name) {
+            v.invalid(
+                &["container", "environment", name],
+                format!("{name:?}"),
+                "not a valid environment variable name",
+                "use letters, digits and _ (not starting with a digit)",
+            );
+        } else if looks_like_credential(name) {
+            v.warn(&["container", "environment", name], format!("`{name}` looks like a credential but is a plain environment value, visible in the task definition; move it to container.secrets (a Secrets Manager or SSM reference)"));
+        }
+    }
+    let secrets = v.map(&["container", "secrets"]);
+    for (name, reference) in &secrets {
+        if !is_env_name(name) {
+            v.invalid(
+                &["container", "secrets", name],
+                format!("{name:?}"),
+                "not a valid environment variable name",
+                "use letters, digits and _ (not starting with a digit)",
+            );
+        }
+        if let Err(reason) = check_secret_ref(reference) {
+            v.invalid(&["container", "secrets", name], format!("{reference:?}"), reason, "use arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME, arn:aws:ssm:REGION:ACCOUNT:parameter/NAME or an SSM parameter name");
+        }
+        if environment.contains_key(name) {
+            v.invalid(
+                &["container", "secrets", name],
+                format!("{name:?}"),
+                "also set in container.environment",
+                "set each variable in only one of environment and secrets",
+            );
+        }
+    }
+    let health_check = v.get(&["container", "health-check"]).map(|_| {
+        let command = v.list(&["container", "health-check", "command"]);
+        match command.first().map(String::as_str) {
+            Some("CMD") | Some("CMD-SHELL") if command.len() >= 2 => {}
+            _ => v.invalid(
+                &["container", "health-check", "command"],
+                format!("{command:?}"),
+                "a health-check command starts with \"CMD\" or \"CMD-SHELL\" followed by the command",
+                "write [\"CMD\", \"/app/hello\", \"--health\"] or [\"CMD-SHELL\", \"curl -f http://localhost/ || exit 1\"]",
+            ),
+        }
+        let mut bounded = |key: &str, lo: i64, hi: i64| -> Option<u32> {
+            let n = v.int(&["container", "health-check", key])?;
+            if (lo..=hi).contains(&n) {
+                Some(n as u32)
+            } else {
+                v.invalid(&["container", "health-check", key], n.to_string(), format!("must be {lo}–{hi}"), format!("use a value between {lo} and {hi}"));
+                None
+            }
+        };
+        HealthCheck {
+            command,
+            interval: bounded("interval", 5, 300),
+            timeout: bounded("timeout", 2, 120),
+            retries: bounded("retries", 1, 10),
+            start_period: bounded("start-period", 0, 300),
+        }
+    });
+    ContainerConfig {
+        name,
+        port,
+        command: v.list(&["container", "command"]),
+        environment,
+        secrets,
+        health_check,
+    }
+}
+
+fn logs_config(v: &mut V<'_>, launch_type: LaunchType, service: &str) -> LogsConfig {
+    let fargate = launch_type == LaunchType::Fargate;
+    let (choices, context) = if fargate {
+        (
+            FARGATE_LOG_DRIVERS,
+            Some("Fargate supports only awslogs, splunk and awsfirelens".to_string()),
+        )
+    } else {
+        (EC2_LOG_DRIVERS, None)
+    };
+    let driver = match v.choice(&["logs", "driver"], choices, context).as_deref() {
+        Some("splunk") => LogDriver::Splunk,
+        Some("awsfirelens") => LogDriver::Awsfirelens,
+        Some("fluentd") => LogDriver::Fluentd,
+        Some("gelf") => LogDriver::Gelf,
+        Some("json-file") => LogDriver::JsonFile,
+        Some("journald") => LogDriver::Journald,
+        Some("syslog") => LogDriver::Syslog,
+        Some("logentries") => LogDriver::Logentries,
+        _ => LogDriver::Awslogs,
+    };
+    if driver == LogDriver::Logentries {
+        v.warn(&["logs", "driver"], "logentries is not in the ECS API's log driver list: tasks are placed only on container instances whose agent lists it in ECS_AVAILABLE_LOGGING_DRIVERS (instance attribute com.amazonaws.ecs.capability.logging-driver.logentries); set that in /etc/ecs/ecs.config on every instance");
+    }
+    let awslogs = driver == LogDriver::Awslogs;
+    for key in ["group", "stream-prefix", "create-group"] {
+        if !awslogs && v.get(&["logs", key]).is_some() {
+            v.warn(
+                &["logs", key],
+                format!(
+                    "only used by the awslogs driver; ignored with {}",
+                    driver.as_str()
+                ),
+            );
+        }
+    }
+    let group = awslogs.then(|| {
+        v.str(&["logs", "group"])
+            .unwrap_or_else(|| format!("/ecs/{service}"))
+    });
+    if let Some(g) = &group {
+        let ok = !g.is_empty()
+            && g.len() <= 512
+            && g.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-/#".contains(c));
+        if !ok {
+            v.invalid(
+                &["logs", "group"],
+                format!("{g:?}"),
+                "not a valid CloudWatch log group name",
+                "use 1–512 letters, digits and . _ - / #",
+            );
+        }
+    }
+    let stream_prefix = awslogs.then(|| {
+        v.str(&["logs", "stream-prefix"])
+            .unwrap_or_else(|| service.to_string())
+    });
+    if let Some(p) = &stream_prefix {
+        if p.is_empty() && fargate {
+            v.err(
+                &["logs", "stream-prefix"],
+                Problem::Required {
+                    reason: "Fargate requires awslogs-stream-prefix".into(),
+                    help: format!("write stream-prefix = \"{service}\""),
+                },
+            );
+        } else if p.contains(':') || p.contains('*') {
+            v.invalid(
+                &["logs", "stream-prefix"],
+                format!("{p:?}"),
+                "log stream names cannot contain : or *",
+                "use letters, digits, - _ / .",
+            );
+        }
+    }
+    let mode = v
+        .choice(&["logs", "mode"], &["non-blocking", "blocking"], None)
+        .unwrap_or_else(|| "non-blocking".into());
+    let max_buffer_size = v.str(&["logs", "max-buffer-size"]);
+    if let Some(size) = &max_buffer_size {
+        let lower = size.to_ascii_lowercase();
+        let digits = lower.trim_end_matches(['k', 'm', 'g', 'b']);
+        if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
+            v.invalid(
+                &["logs", "max-buffer-size"],
+                format!("{size:?}"),
+                "not a buffer size",
+                "write a size such as \"25m\" or \"4194304\"",
+            );
+        }
+        if mode != "non-blocking" {
+            v.invalid(
+                &["logs", "max-buffer-size"],
+                format!("{size:?}"),
+                "max-buffer-size only applies with mode = \"non-blocking\"",
+                "remove max-buffer-size or set mode = \"non-blocking\"",
+            );
+        }
+    }
+    let options = v.map(&["logs", "options"]);
+    let secret_options = v.map(&["logs", "secret-options"]);
+    for (name, reference) in &secret_options {
+        if let Err(reason) = check_secret_ref(reference) {
+            v.invalid(
+                &["logs", "secret-options", name],
+                format!("{reference:?}"),
+                reason,
+                "use a Secrets Manager or SSM ARN, or an SSM parameter name",
+            );
+        }
+    }
+    match driver {
+        LogDriver::Splunk => {
+            if let Some(token) = options.get("splunk-token") {
+                let _ = token;
+                v.invalid(
+                    &["logs", "options", "splunk-token"],
+                    "(hidden)",
+                    "the Splunk token would be stored in plain text in the task definition",
+                    "move it to logs.secret-options: splunk-token = \"arn:aws:secretsmanager:…\"",
+                );
+            } else if !secret_options.contains_key("splunk-token") {
+                v.err(&["logs", "secret-options"], Problem::Required {
+                    reason: "the splunk driver needs `splunk-token`, passed as a secret".into(),
+                    help: "write secret-options = { splunk-token = \"arn:aws:secretsmanager:REGION:ACCOUNT:secret:splunk-token\" }".into(),
+                });
+            }
+            if !options.contains_key("splunk-url") {
+                v.err(
+                    &["logs", "options"],
+                    Problem::Required {
+                        reason: "the splunk driver needs `splunk-url`".into(),
+                        help:
+                            "write options = { splunk-url = \"https://splunk.example.com:8088\" }"
+                                .into(),
+                    },
+                );
+            }
+        }
+        LogDriver::Gelf if !options.contains_key("gelf-address") => {
+            v.err(
+                &["logs", "options"],
+                Problem::Required {
+                    reason: "the gelf driver needs `gelf-address`".into(),
+                    help: "write options = { gelf-address = \"udp://graylog.example.com:12201\" }"
+                        .into(),
+                },
+            );
+        }
+        _ => {}
+    }
+    let retention_days = match v.int(&["logs", "retention-days"]) {
+        Some(n) if RETENTION_DAYS.contains(&n) => Some(n as i32),
+        Some(n) => {
+            v.err(
+                &["logs", "retention-days"],
+                Problem::InvalidChoice {
+                    value: n.to_string(),
+                    choices: RETENTION_DAYS.iter().map(|d| d.to_string()).collect(),
+                    context: Some("not a CloudWatch Logs retention period".into()),
+                },
+            );
+            None
+        }
+        None => None,
+    };
+    let router = if driver == LogDriver::Awsfirelens {
+        let kind = v
+            .choice(&["logs", "router", "type"], &["fluentbit", "fluentd"], None)
+            .unwrap_or_else(|| "fluentbit".into());
+        Some(LogRouter {
+            image: v
+                .str(&["logs", "router", "image"])
+                .unwrap_or_else(|| DEFAULT_ROUTER_IMAGE.into()),
+            kind,
+            options: v.map(&["logs", "router", "options"]),
+        })
+    } else {
+        if v.get(&["logs", "router"]).is_some() {
+            v.warn(
+                &["logs", "router"],
+                "only used by the awsfirelens driver; ignored",
+            );
+        }
+        None
+    };
+    LogsConfig {
+        driver,
+        group,
+        stream_prefix,
+        create_group: v.bool(&["logs", "create-group"]).unwrap_or(false),
+        mode,
+        max_buffer_size,
+        options,
+        secret_options,
+        retention_days,
+        router,
+    }
+}
+
+fn network_config(v: &mut V<'_>, mode: NetworkMode) -> NetworkConfig {
+    let subnets = v.list(&["network", "subnets"]);
+    for (i, s) in subnets.iter().enumerate() {
+        if !s.starts_with("subnet-") {
+            let i = i.to_string();
+            v.invalid(
+                &["network", "subnets", &i],
+                format!("{s:?}"),
+                "not a subnet id",
+                "write subnet ids such as \"subnet-0abc1234\"",
+            );
+        }
+    }
+    let security_groups = v.list(&["network", "security-groups"]);
+    for (i, s) in security_groups.iter().enumerate() {
+        if !s.starts_with("sg-") {
+            let i = i.to_string();
+            v.invalid(
+                &["network", "security-groups", &i],
+                format!("{s:?}"),
+                "not a security group id",
+                "write security group ids such as \"sg-0abc1234\"",
+            );
+        }
+    }
+    if mode != NetworkMode::Awsvpc && v.get(&["network"]).is_some() {
+        v.warn(
+            &["network"],
+            format!(
+                "only used with network-mode awsvpc; ignored with {}",
+                mode.as_str()
+            ),
+        );
+    }
+    NetworkConfig {
+        subnets,
+        security_groups,
+        assign_public_ip: v.bool(&["network", "assign-public-ip"]).unwrap_or(false),
+    }
+}
