@@ -1,11 +1,465 @@
-//! `cargo ecs setup`.
+//! `cargo ecs setup`: the one-time AWS set-up. Turns the flags and the package configuration
+//! into an `ecs_core::setup::SetupRequest`, runs the idempotent executor, optionally writes the
+//! ids back into Cargo.toml, and prints what was created or found (text, or one JSON object
+//! with `--format json`), the lines to add, and the IAM documents the deployer needs.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use crate::cli::SetupArgs;
+use ecs_core::config::LaunchType;
+use ecs_core::setup::cidr::parse_ssh_cidr;
+use ecs_core::setup::exec::{KeyPairOutcome, SetupClients, SetupOutcome, run_setup};
+use ecs_core::setup::manifest::{network_lines, write_network_ids};
+use ecs_core::setup::policy::{
+    EXECUTION_ROLE_MANAGED_POLICY, PolicyScope, deployer_policy, execution_role_trust_policy,
+};
+use ecs_core::setup::{KeyPairRequest, SetupRequest};
+use miette::{Context, IntoDiagnostic};
+use serde_json::json;
+
+use crate::cli::{Format, SetupArgs};
 use crate::context::Ctx;
 
+/// The package settings setup needs.
+#[derive(Debug, Clone)]
+struct Settings {
+    manifest_path: PathBuf,
+    service: String,
+    cluster: String,
+    repository: String,
+    tag_mutability: String,
+    log_group: Option<String>,
+    retention_days: Option<i32>,
+    launch_type: LaunchType,
+    subnets: Vec<String>,
+    security_groups: Vec<String>,
+    execution_role: Option<String>,
+    task_role: Option<String>,
+}
+
 /// Runs `cargo ecs setup`.
-pub async fn run(_args: SetupArgs, _ctx: &Ctx) -> miette::Result<ExitCode> {
-    Err(miette::miette!("`cargo ecs setup` is not built yet"))
+pub async fn run(args: SetupArgs, ctx: &Ctx) -> miette::Result<ExitCode> {
+    let ssh = match &args.ssh_cidr {
+        Some(text) => Some(parse_ssh_cidr(text, args.allow_ssh_from_anywhere)?),
+        None => None,
+    };
+    let settings = interim::load(ctx, &args)?;
+    let key_pair = args.key_pair.as_ref().map(|name| KeyPairRequest {
+        name: name.clone(),
+        path: args
+            .key_file
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(format!("{name}.pem"))),
+    });
+    let request = SetupRequest {
+        service: settings.service.clone(),
+        cluster: settings.cluster.clone(),
+        repository: settings.repository.clone(),
+        tag_mutability: settings.tag_mutability.clone(),
+        log_group: settings.log_group.clone(),
+        retention_days: settings.retention_days,
+        launch_type: settings.launch_type,
+        subnets: settings.subnets.clone(),
+        ssh: ssh.map(|s| s.cidr),
+        key_pair,
+    };
+    // Refuse bad combinations (a key pair on Fargate…) before any AWS call.
+    request.validate()?;
+    if let Some(s) = ssh {
+        if s.from_anywhere {
+            ctx.ui.warn(format!(
+                "SSH (port 22) will be open to the whole internet ({}) because of \
+                 --allow-ssh-from-anywhere; prefer your own address, e.g. `--ssh-cidr 203.0.113.25`",
+                s.cidr
+            ));
+        }
+        if settings.launch_type == LaunchType::Fargate {
+            ctx.ui.warn(
+                "Fargate tasks have no instance to log in to: the SSH rule only matters if your \
+                 container itself listens on port 22",
+            );
+        }
+    }
+
+    let sdk = ctx.sdk().await?;
+    let clients = SetupClients::new(sdk);
+    let reporter = ctx.ui.reporter();
+    ctx.ui.status(
+        "Checking",
+        format!(
+            "AWS set-up for service `{}` ({})",
+            settings.service, settings.launch_type
+        ),
+    );
+    let outcome = run_setup(&clients, &request, &reporter).await?;
+
+    // Ids into Cargo.toml, or the lines to add.
+    let manifest = if args.write {
+        let path = settings.manifest_path.display().to_string();
+        let text = std::fs::read_to_string(&settings.manifest_path)
+            .into_diagnostic()
+            .wrap_err_with(|| format!("failed to read {path}"))?;
+        let (new_text, changes) = write_network_ids(
+            &path,
+            &text,
+            &outcome.network.subnets,
+            &outcome.security_group.id,
+        )?;
+        if !changes.is_empty() {
+            std::fs::write(&settings.manifest_path, new_text)
+                .into_diagnostic()
+                .wrap_err_with(|| format!("failed to write {path}"))?;
+        }
+        Some((path, changes))
+    } else {
+        None
+    };
+
+    // IAM: the account for the ARNs, best effort.
+    let account = match aws_sdk_sts::Client::new(sdk)
+        .get_caller_identity()
+        .send()
+        .await
+    {
+        Ok(who) => who.account().unwrap_or("*").to_string(),
+        Err(e) => {
+            ctx.ui.warn(format!(
+                "could not read the account id (sts:GetCallerIdentity: {}); the policy uses `*`",
+                aws_sdk_sts::error::DisplayErrorContext(e)
+            ));
+            "*".to_string()
+        }
+    };
+    let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
+    let partition = partition_of(&region);
+    let policy = deployer_policy(&PolicyScope {
+        partition,
+        region: &region,
+        account: &account,
+        cluster: &settings.cluster,
+        service: &settings.service,
+        repository: &settings.repository,
+        log_group: settings.log_group.as_deref(),
+        execution_role: settings.execution_role.as_deref(),
+        task_role: settings.task_role.as_deref(),
+    });
+    let trust = execution_role_trust_policy(&account);
+
+    if ctx.ui.format == Format::Json {
+        let doc = json!({
+            "changed": !outcome.changed_nothing(),
+            "cluster": outcome.cluster,
+            "repository": outcome.repository,
+            "log_group": outcome.log_group,
+            "network": outcome.network,
+            "security_group": outcome.security_group,
+            "key_pair": outcome.key_pair,
+            "execution_role": {
+                "arn": settings.execution_role,
+                "checked": false,
+                "reason": "cargo-ecs has no IAM client",
+            },
+            "manifest": match &manifest {
+                Some((path, changes)) => json!({ "path": path, "written": !changes.is_empty(), "changes": changes }),
+                None => json!({ "written": false, "lines": network_lines(&outcome.network.subnets, &outcome.security_group.id) }),
+            },
+            "iam": {
+                "deployer_policy": policy,
+                "execution_role_trust_policy": trust,
+                "execution_role_managed_policy": EXECUTION_ROLE_MANAGED_POLICY,
+            },
+        });
+        println!("{}", serde_json::to_string_pretty(&doc).into_diagnostic()?);
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    print_human(ctx, &outcome, &settings, manifest.as_ref());
+    println!();
+    println!(
+        "# IAM policy for the identity that runs `cargo ecs` (attach to the user or CI role):"
+    );
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&policy).into_diagnostic()?
+    );
+    println!();
+    println!(
+        "# Trust policy of the task execution role (then attach {EXECUTION_ROLE_MANAGED_POLICY}):"
+    );
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&trust).into_diagnostic()?
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn partition_of(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+fn print_human(
+    ctx: &Ctx,
+    o: &SetupOutcome,
+    settings: &Settings,
+    manifest: Option<&(String, Vec<String>)>,
+) {
+    let row = |what: &str, name: &str, status: &str, extra: &str| {
+        let extra = if extra.is_empty() {
+            String::new()
+        } else {
+            format!("  {extra}")
+        };
+        println!("{what:<15} {name:<28} {status}{extra}");
+    };
+    row(
+        "cluster",
+        &o.cluster.name,
+        o.cluster.status.as_str(),
+        &o.cluster.notes.join(", "),
+    );
+    let repo_extra = std::iter::once(o.repository.id.clone().unwrap_or_default())
+        .chain(o.repository.notes.iter().cloned())
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(", ");
+    row(
+        "repository",
+        &o.repository.name,
+        o.repository.status.as_str(),
+        &repo_extra,
+    );
+    match &o.log_group {
+        Some(g) => row("log group", &g.name, g.status.as_str(), &g.notes.join(", ")),
+        None => row("log group", "-", "skipped", "the log driver is not awslogs"),
+    }
+    let from = if o.network.subnets_from == "config" {
+        "subnets from network.subnets"
+    } else {
+        "the default VPC's subnets"
+    };
+    row(
+        "network",
+        &o.network.vpc,
+        "found",
+        &format!("{from}: {}", o.network.subnets.join(", ")),
+    );
+    let sg = &o.security_group;
+    row(
+        "security group",
+        &format!("{} ({})", sg.name, sg.id),
+        sg.status.as_str(),
+        "",
+    );
+    for r in &sg.added {
+        println!("{:<15} + {r}", "");
+    }
+    for r in &sg.removed {
+        println!("{:<15} - {r}", "");
+    }
+    if sg.added.is_empty() && sg.removed.is_empty() {
+        let rules: Vec<String> = sg.rules.iter().map(|r| r.to_string()).collect();
+        println!("{:<15}   rules as wanted: {}", "", rules.join("; "));
+    }
+    match &o.key_pair {
+        KeyPairOutcome::NotNeeded => row(
+            "key pair",
+            "-",
+            "not needed",
+            "Fargate tasks run on no instance you log in to",
+        ),
+        KeyPairOutcome::NotRequested => row(
+            "key pair",
+            "-",
+            "not requested",
+            "pass `--key-pair NAME` to create one for SSH into the container instances",
+        ),
+        KeyPairOutcome::Found { name, .. } => row(
+            "key pair",
+            name,
+            "found",
+            "its private key is not retrievable again; no file written",
+        ),
+        KeyPairOutcome::Created { name, path, .. } => row(
+            "key pair",
+            name,
+            "created",
+            &format!("private key saved to {path} (mode 0600)"),
+        ),
+    }
+    match &settings.execution_role {
+        Some(arn) => row(
+            "execution role",
+            arn,
+            "not checked",
+            "cargo-ecs has no IAM client; check with `aws iam get-role`",
+        ),
+        None => row(
+            "execution role",
+            "-",
+            "not configured",
+            "Fargate with awslogs needs one: set `execution-role` (trust policy below)",
+        ),
+    }
+    println!();
+    if o.changed_nothing() {
+        println!("Nothing was created or changed: everything already exists.");
+        ctx.ui
+            .status("Finished", "nothing to do (all resources found)");
+    } else {
+        ctx.ui.status("Finished", "AWS set-up done");
+    }
+    match manifest {
+        Some((path, changes)) if changes.is_empty() => {
+            println!("{path} already names these subnets and this security group.");
+        }
+        Some((path, changes)) => {
+            println!("Wrote to {path}: {}", changes.join("; "));
+        }
+        None => {
+            let configured =
+                settings.security_groups.contains(&sg.id) && !settings.subnets.is_empty();
+            if !configured {
+                println!();
+                println!(
+                    "# Add to {} (or rerun with --write):",
+                    settings.manifest_path.display()
+                );
+                print!(
+                    "{}",
+                    network_lines(&o.network.subnets, &o.security_group.id)
+                );
+            }
+        }
+    }
+}
+
+/// Reads the few settings setup needs straight from Cargo.toml.
+// TODO(#3): replace with `ctx.load(&settings)` once the config loader lands.
+mod interim {
+    use super::*;
+    use toml_edit::{DocumentMut, Item};
+
+    fn find_manifest(ctx: &Ctx) -> miette::Result<PathBuf> {
+        if let Some(p) = &ctx.global.manifest_path {
+            return Ok(p.clone());
+        }
+        let cwd = std::env::current_dir().into_diagnostic()?;
+        let mut dir: Option<&Path> = Some(&cwd);
+        while let Some(d) = dir {
+            let candidate = d.join("Cargo.toml");
+            if candidate.is_file() {
+                return Ok(candidate);
+            }
+            dir = d.parent();
+        }
+        Err(miette::miette!(
+            help = "run this inside a cargo package, or pass `--manifest-path`",
+            "could not find Cargo.toml in `{}` or any parent directory",
+            cwd.display()
+        ))
+    }
+
+    fn str_at<'a>(item: Option<&'a Item>, path: &[&str]) -> Option<&'a str> {
+        let mut cur = item?;
+        for key in path {
+            cur = cur.get(key)?;
+        }
+        cur.as_str()
+    }
+
+    pub(super) fn load(ctx: &Ctx, args: &SetupArgs) -> miette::Result<Settings> {
+        let manifest_path = find_manifest(ctx)?;
+        let text = std::fs::read_to_string(&manifest_path)
+            .into_diagnostic()
+            .wrap_err_with(|| format!("failed to read {}", manifest_path.display()))?;
+        let doc: DocumentMut = text
+            .parse()
+            .into_diagnostic()
+            .wrap_err_with(|| format!("failed to parse {}", manifest_path.display()))?;
+        let package = doc.get("package").ok_or_else(|| {
+            miette::miette!(
+                help = "run this in the package's directory or pass `--manifest-path`",
+                "`{}` has no [package] table",
+                manifest_path.display()
+            )
+        })?;
+        let name = package
+            .get("name")
+            .and_then(Item::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let ecs = package.get("metadata").and_then(|m| m.get("ecs"));
+        let s = &args.settings;
+        let service = s
+            .service
+            .clone()
+            .or_else(|| str_at(ecs, &["service"]).map(str::to_string))
+            .unwrap_or_else(|| name.clone());
+        let cluster = s
+            .cluster
+            .clone()
+            .or_else(|| str_at(ecs, &["cluster"]).map(str::to_string))
+            .unwrap_or_else(|| "default".into());
+        let launch = s
+            .launch_type
+            .clone()
+            .or_else(|| str_at(ecs, &["launch-type"]).map(str::to_string))
+            .unwrap_or_else(|| "fargate".into());
+        let launch_type = match launch.to_ascii_lowercase().as_str() {
+            "fargate" => LaunchType::Fargate,
+            "ec2" => LaunchType::Ec2,
+            other => {
+                return Err(miette::miette!(
+                    help = "use one of: fargate, ec2",
+                    "invalid value `{other}` for `package.metadata.ecs.launch-type`"
+                ));
+            }
+        };
+        let driver = str_at(ecs, &["logs", "driver"]).unwrap_or("awslogs");
+        let log_group = (driver == "awslogs").then(|| {
+            str_at(ecs, &["logs", "group"])
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("/ecs/{service}"))
+        });
+        let retention_days = ecs
+            .and_then(|e| e.get("logs"))
+            .and_then(|l| l.get("retention-days"))
+            .and_then(Item::as_integer)
+            .and_then(|n| i32::try_from(n).ok());
+        let strings = |key: &str| -> Vec<String> {
+            ecs.and_then(|e| e.get("network"))
+                .and_then(|n| n.get(key))
+                .and_then(Item::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        Ok(Settings {
+            manifest_path,
+            repository: str_at(ecs, &["image", "repository"])
+                .map(str::to_string)
+                .unwrap_or_else(|| name.clone()),
+            tag_mutability: str_at(ecs, &["image", "tag-mutability"])
+                .unwrap_or("MUTABLE")
+                .to_string(),
+            service,
+            cluster,
+            log_group,
+            retention_days,
+            launch_type,
+            subnets: strings("subnets"),
+            security_groups: strings("security-groups"),
+            execution_role: str_at(ecs, &["execution-role"]).map(str::to_string),
+            task_role: str_at(ecs, &["task-role"]).map(str::to_string),
+        })
+    }
 }

@@ -6,6 +6,7 @@
 //! `--endpoint-url` and the standard `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>`
 //! variables send every call elsewhere (moto in the tests).
 
+pub mod ec2;
 pub mod ecr;
 pub mod ecs;
 pub mod logs;

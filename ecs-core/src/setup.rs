@@ -1,1 +1,0 @@
-//! TODO(#2): module under construction.
