@@ -5,13 +5,15 @@
 //! - `demo`: the main job on `examples/hello`, against the rig
 //! - `ci`: fmt, clippy, every test
 //! - `bench image | logs`: side-by-side benchmarks against peer tools
-//! - `dist`: the release archives for the host target
+//! - `dist [--target TRIPLE]`: the release archive for one target, as the release workflow builds it
+//! - `lint-workflows`: actionlint on `.github/workflows/*.yml` and the rendered deploy template
 
 mod bench;
 mod ci;
 mod demo;
 mod dist;
 mod rig;
+mod workflows;
 
 use anyhow::{Result, bail};
 
@@ -34,6 +36,7 @@ fn run(args: &[String]) -> Result<()> {
         Some("ci") => ci::run(rest),
         Some("bench") => bench::run(rest),
         Some("dist") => dist::run(rest),
+        Some("lint-workflows") => workflows::lint(),
         _ => bail!(
             "usage: cargo xtask <rig up|down|env|status | demo | ci | bench image|logs | dist>"
         ),
