@@ -75,8 +75,9 @@ pub fn run(_args: &[String]) -> Result<()> {
     }
 }
 
-fn workflows_lint(_step: &mut impl FnMut(&str, Result<()>)) {
-    println!("==> workflow lint: not built yet (xtask/src/workflows.rs)");
+fn workflows_lint(step: &mut impl FnMut(&str, Result<()>)) {
+    println!("==> workflow lint (actionlint)");
+    step("lint-workflows", crate::workflows::lint());
 }
 
 fn has_nextest() -> bool {
