@@ -1,11 +1,111 @@
-//! `cargo ecs build`.
+//! `cargo ecs build [--oci-layout DIR] [--push]`: builds the binary and a daemonless OCI
+//! image, writes an OCI layout and/or pushes it to ECR. stdout gets only the image reference
+//! (`repo@sha256:…` after a push, `oci:DIR@sha256:…` for a layout, else the bare digest).
 
 use std::process::ExitCode;
 
-use crate::cli::BuildCmdArgs;
+use ecs_core::config::Config;
+use ecs_core::image::{self, BuildRequest, CargoOptions, PushTarget};
+use ecs_core::registry::layout;
+use miette::WrapErr;
+
+use crate::cli::{BuildArgs, BuildCmdArgs};
 use crate::context::Ctx;
 
 /// Runs `cargo ecs build`.
-pub async fn run(_args: BuildCmdArgs, _ctx: &Ctx) -> miette::Result<ExitCode> {
-    Err(miette::miette!("`cargo ecs build` is not built yet"))
+pub async fn run(args: BuildCmdArgs, ctx: &Ctx) -> miette::Result<ExitCode> {
+    let config = ctx.load(&args.settings).await?;
+    let outcome = build_and_push(
+        &config,
+        &args.build,
+        args.oci_layout.as_deref(),
+        args.push,
+        ctx,
+    )
+    .await?;
+    #[allow(clippy::print_stdout)]
+    {
+        println!("{outcome}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The cargo options from the command line.
+pub fn cargo_options(build: &BuildArgs) -> CargoOptions {
+    CargoOptions {
+        profile: build.profile.clone(),
+        features: build.features.clone(),
+        all_features: build.all_features,
+        no_default_features: build.no_default_features,
+        target: build.target.clone(),
+        bin: build.bin.clone(),
+        prebuilt: None,
+    }
+}
+
+/// Builds the image; writes the layout and/or pushes. Returns the reference to print.
+pub async fn build_and_push(
+    config: &Config,
+    build: &BuildArgs,
+    oci_layout: Option<&std::path::Path>,
+    push: bool,
+    ctx: &Ctx,
+) -> miette::Result<String> {
+    let mut req = BuildRequest::from_config(config);
+    req.cargo = cargo_options(build);
+    ctx.ui.status(
+        "Building",
+        format!(
+            "{} {} for linux/{}",
+            config.package,
+            config.version,
+            config.architecture.oci_name()
+        ),
+    );
+    let image = image::build(&req)
+        .await
+        .wrap_err_with(|| format!("failed to build the image of `{}`", config.package))?;
+    for note in &image.notes {
+        ctx.ui.status("Note", note);
+    }
+    ctx.ui.status(
+        "Assembled",
+        format!(
+            "{} ({} layers, {})",
+            image.digest(),
+            image.layers.len(),
+            ecs_core::registry::http::human_bytes(image.layers.iter().map(|l| l.size).sum())
+        ),
+    );
+    let mut reference = image.digest().to_string();
+    if let Some(dir) = oci_layout {
+        let tags = layout::write(dir, &image)
+            .wrap_err_with(|| format!("failed to write the OCI layout {}", dir.display()))?;
+        ctx.ui.status(
+            "Wrote",
+            format!("OCI layout {} (tags: {})", dir.display(), tags.join(", ")),
+        );
+        reference = format!("oci:{}@{}", dir.display(), image.digest());
+    }
+    if push {
+        let target = PushTarget {
+            sdk: ctx.sdk().await?.clone(),
+            repository: config.image.repository.clone(),
+            tags: config.image.tags.clone(),
+            tag_mutability: config.image.tag_mutability.clone(),
+            scan_on_push: true,
+            registry_endpoint: ctx.global.registry_endpoint.clone(),
+        };
+        let reporter = ctx.ui.reporter();
+        let outcome = image::push(&image, &target, &reporter)
+            .await
+            .wrap_err_with(|| {
+                format!(
+                    "failed to push the image to ECR repository `{}`",
+                    config.image.repository
+                )
+            })?;
+        reference = outcome.reference;
+    }
+    Ok(reference)
 }
