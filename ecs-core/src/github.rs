@@ -27,8 +27,10 @@
 use miette::Diagnostic;
 use serde::Serialize;
 
-/// The embedded workflow template (`templates/github/deploy.yml`).
-pub const TEMPLATE: &str = include_str!("../../templates/github/deploy.yml");
+/// The embedded workflow template (`templates/github/deploy.yml`). Read through the
+/// `ecs-core/templates` symlink to the workspace's `templates/`, so `cargo package` ships it
+/// inside the crate (a path outside the package would break `cargo publish`).
+pub const TEMPLATE: &str = include_str!("../templates/github/deploy.yml");
 
 /// The GitHub Actions expression used for `role-to-assume` when no role ARN is given: an
 /// Actions variable, so the account id stays out of the repository and each GitHub
@@ -314,7 +316,7 @@ mod tests {
     /// actionlint on it, and this test keeps it identical to what [`render`] produces.
     const EXAMPLE_PATH: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../templates/github/deploy.example.yml"
+        "/templates/github/deploy.example.yml"
     );
 
     fn example() -> WorkflowContext {
