@@ -675,3 +675,40 @@ pub async fn resolve_network(
         notes,
     })
 }
+
+/// The ACTIVE revisions of `family`, newest first, as `(revision, arn)`.
+pub async fn active_revisions(
+    client: &Client,
+    family: &str,
+) -> Result<Vec<(i64, String)>, EcsError> {
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = client
+            .list_task_definitions()
+            .family_prefix(family)
+            .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| {
+                EcsError::from_sdk("ListTaskDefinitions", family, e.into_service_error())
+            })?;
+        for arn in page.task_definition_arns() {
+            let Some((fam, rev)) = arn.rsplit('/').next().and_then(|s| s.rsplit_once(':')) else {
+                continue;
+            };
+            if fam == family {
+                if let Ok(rev) = rev.parse::<i64>() {
+                    out.push((rev, arn.clone()));
+                }
+            }
+        }
+        match page.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => break,
+        }
+    }
+    out.sort_by(|a, b| b.0.cmp(&a.0));
+    Ok(out)
+}
