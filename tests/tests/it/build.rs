@@ -1,1 +1,513 @@
-//! End-to-end tests: build.
+//! `cargo ecs build`: a copy of examples/hello built into a daemonless image, pushed with
+//! ECR auth from moto to the real local registry, checked with skopeo, unpacked with umoci
+//! and run under runc; reproducibility, incremental pushes, the static-binary check, and a
+//! fault-injecting proxy in front of the registry.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use ecs_core::config::{Architecture, BaseImage, ContainerConfig, ImageConfig, Include};
+use ecs_core::image::{self, BuildRequest, BuiltImage, PushTarget};
+use ecs_e2e::{ECR_HOST, REGISTRY_PASSWORD, REGISTRY_USER, Rig, free_port, workspace_root};
+
+const CREDS: &str = "AWS:123456789012-auth-token";
+
+/// A private copy of examples/hello (its own workspace), so tests can edit it.
+fn hello_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let src = workspace_root().join("examples/hello");
+    let manifest = std::fs::read_to_string(src.join("Cargo.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("Cargo.toml"),
+        format!("{manifest}\n[workspace]\n"),
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    std::fs::copy(src.join("src/main.rs"), dir.path().join("src/main.rs")).unwrap();
+    dir
+}
+
+/// One target dir shared by these tests, so the hello copies compile once per change.
+fn target_dir() -> PathBuf {
+    workspace_root().join("target/ecs-e2e-build")
+}
+
+fn request(dir: &Path) -> BuildRequest {
+    let image = ImageConfig {
+        repository: "hello".into(),
+        base: BaseImage::Scratch,
+        bin: "hello".into(),
+        tags: vec!["latest".into()],
+        include: Vec::new(),
+        user: "65532:65532".into(),
+        ca_certificates: true,
+        tag_mutability: "MUTABLE".into(),
+    };
+    let container = ContainerConfig {
+        name: "hello".into(),
+        port: Some(8080),
+        command: Vec::new(),
+        environment: [("RUST_LOG".to_string(), "info".to_string())].into(),
+        secrets: Default::default(),
+        health_check: None,
+    };
+    let mut req = BuildRequest::new(
+        dir.join("Cargo.toml"),
+        "0.1.0",
+        image,
+        container,
+        Architecture::X86_64,
+    );
+    req.target_dir = Some(target_dir());
+    req.revision = Some("0123456789abcdef".into());
+    req.source = Some("https://github.com/cargo-ecs/cargo-ecs".into());
+    req
+}
+
+async fn sdk(rig: &Rig) -> aws_config::SdkConfig {
+    let opts = ecs_core::aws::AwsOptions {
+        region: Some("us-east-1".into()),
+        endpoint_url: Some(rig.moto_url.clone()),
+        ..Default::default()
+    };
+    ecs_core::aws::load_with_credentials(&opts, "testing", "testing")
+        .await
+        .unwrap()
+}
+
+async fn push_target(rig: &Rig, repository: &str, endpoint: &str) -> PushTarget {
+    PushTarget {
+        sdk: sdk(rig).await,
+        repository: repository.into(),
+        tags: vec!["latest".into()],
+        tag_mutability: "MUTABLE".into(),
+        scan_on_push: true,
+        registry_endpoint: Some(endpoint.into()),
+    }
+}
+
+fn registry_hostport(rig: &Rig) -> String {
+    rig.registry_url.trim_start_matches("http://").to_string()
+}
+
+fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+fn skopeo_inspect(rig: &Rig, reference: &str, config: bool) -> serde_json::Value {
+    let mut cmd = Command::new("skopeo");
+    cmd.arg("inspect");
+    if config {
+        cmd.arg("--config");
+    }
+    // --no-tags: distribution answers 404 to tags/list for a repository without tags.
+    cmd.args(["--no-tags", "--tls-verify=false", "--creds", CREDS])
+        .arg(format!("docker://{}/{reference}", registry_hostport(rig)));
+    serde_json::from_str(&run(&mut cmd)).unwrap()
+}
+
+/// Copies `repo@digest` from the registry into an OCI layout (skopeo checks every digest).
+fn skopeo_pull(rig: &Rig, reference: &str, layout: &Path) {
+    run(Command::new("skopeo").args([
+        "copy",
+        "--src-tls-verify=false",
+        "--src-creds",
+        CREDS,
+        &format!("docker://{}/{reference}", registry_hostport(rig)),
+        &format!("oci:{}:pulled", layout.display()),
+    ]));
+}
+
+/// `umoci unpack`s `layout:tag`, runs the bundle under runc on the host network (the
+/// container listens on a free loopback port) and returns the answer to `GET /`.
+fn unpack_and_run(layout: &Path, tag: &str, work: &Path) -> String {
+    let bundle = work.join(format!("bundle-{tag}"));
+    run(Command::new("umoci")
+        .args(["unpack", "--image"])
+        .arg(format!("{}:{tag}", layout.display()))
+        .arg(&bundle));
+    let port = free_port().unwrap();
+    let cfg_path = bundle.join("config.json");
+    let mut cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&cfg_path).unwrap()).unwrap();
+    assert_eq!(cfg["process"]["user"]["uid"], 65532);
+    assert_eq!(cfg["process"]["args"][0], "/app/hello");
+    cfg["process"]["terminal"] = false.into();
+    let args = cfg["process"]["args"].as_array_mut().unwrap();
+    args.push("--listen".into());
+    args.push(format!("127.0.0.1:{port}").into());
+    // Share the host network namespace so the test reaches the server over loopback.
+    let ns = cfg["linux"]["namespaces"].as_array_mut().unwrap();
+    ns.retain(|n| n["type"] != "network");
+    std::fs::write(&cfg_path, serde_json::to_vec(&cfg).unwrap()).unwrap();
+
+    let id = format!("ecs-e2e-{}-{port}", std::process::id());
+    let mut child = Command::new("runc")
+        .args(["run", "--bundle"])
+        .arg(&bundle)
+        .arg(&id)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runc starts");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let answer = loop {
+        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
+            let _ = write!(s, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            let mut body = String::new();
+            let _ = s.read_to_string(&mut body);
+            break body;
+        }
+        if Instant::now() > deadline {
+            break String::new();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let _ = Command::new("runc").args(["kill", &id, "KILL"]).status();
+    let _ = child.wait();
+    let _ = Command::new("runc").args(["delete", "-f", &id]).status();
+    answer
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cli_build_push_then_skopeo_umoci_runc_serve_the_greeting() {
+    let rig = Rig::start().unwrap();
+    let app = hello_copy();
+    let work = tempfile::tempdir().unwrap();
+    let layout = work.path().join("layout");
+
+    let out = rig
+        .cargo_ecs()
+        .args([
+            "build",
+            "--push",
+            "--set",
+            r#"image.tags=["latest"]"#,
+            "--oci-layout",
+        ])
+        .arg(&layout)
+        .arg("--manifest-path")
+        .arg(app.path().join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", target_dir())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "cargo ecs build failed:\n{stderr}");
+    assert!(
+        !stderr.contains(REGISTRY_PASSWORD),
+        "token leaked on stderr"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let reference = stdout.trim();
+    assert_eq!(stdout.lines().count(), 1, "stdout is only the reference");
+    let (repo, digest) = reference
+        .strip_prefix(&format!("{ECR_HOST}/"))
+        .and_then(|r| r.split_once('@'))
+        .unwrap_or_else(|| panic!("not an ECR reference: {reference}"));
+    assert_eq!(repo, "hello");
+    assert!(digest.starts_with("sha256:") && digest.len() == 71);
+    assert!(stderr.contains("Compiling hello"), "cargo progress visible");
+    assert!(stderr.contains("CA bundle taken from the host"));
+
+    // skopeo sees what cargo-ecs built.
+    let inspect = skopeo_inspect(&rig, &format!("hello@{digest}"), false);
+    assert_eq!(inspect["Architecture"], "amd64");
+    assert_eq!(inspect["Os"], "linux");
+    assert_eq!(
+        inspect["Labels"]["org.opencontainers.image.version"],
+        "0.1.0"
+    );
+    assert_eq!(
+        inspect["Labels"]["org.opencontainers.image.created"],
+        "1970-01-01T00:00:00Z"
+    );
+    assert_eq!(inspect["Layers"].as_array().unwrap().len(), 3);
+    let config = skopeo_inspect(&rig, &format!("hello@{digest}"), true);
+    assert_eq!(
+        config["config"]["Entrypoint"],
+        serde_json::json!(["/app/hello"])
+    );
+    assert_eq!(config["config"]["User"], "65532:65532");
+    assert_eq!(config["config"]["WorkingDir"], "/app");
+    assert!(config["config"]["ExposedPorts"]["8080/tcp"].is_object());
+    // The tag points at the same digest.
+    let tagged = skopeo_inspect(&rig, "hello:latest", false);
+    assert_eq!(tagged["Digest"], digest);
+
+    // Pull it back, unpack, run: GET / answers the greeting.
+    let pulled = work.path().join("pulled");
+    skopeo_pull(&rig, &format!("hello@{digest}"), &pulled);
+    let answer = unpack_and_run(&pulled, "pulled", work.path());
+    assert!(answer.starts_with("HTTP/1.1 200"), "answer: {answer:?}");
+    assert!(answer.contains("Hello from cargo ecs! (hello 0.1.0)"));
+
+    // The --oci-layout written beside the push is the same image, and umoci reads it too.
+    let index: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(layout.join("index.json")).unwrap()).unwrap();
+    assert_eq!(index["manifests"][0]["digest"], digest);
+    let answer = unpack_and_run(&layout, "latest", work.path());
+    assert!(
+        answer.contains("Hello from cargo ecs!"),
+        "answer: {answer:?}"
+    );
+
+    // A second run: same digest, nothing uploaded.
+    let out = rig
+        .cargo_ecs()
+        .args([
+            "build",
+            "--push",
+            "--set",
+            r#"image.tags=["latest"]"#,
+            "--manifest-path",
+        ])
+        .arg(app.path().join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", target_dir())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), reference);
+    assert!(
+        stderr.contains("0 B uploaded, 4 blob(s) already present"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rebuilds_are_reproducible_and_push_only_what_changed() {
+    let rig = Rig::start().unwrap();
+    let app = hello_copy();
+    let req = request(app.path());
+    let first = image::build(&req).await.unwrap();
+
+    // Touch the source: cargo recompiles, and the image is bit-for-bit the same.
+    let main_rs = app.path().join("src/main.rs");
+    let text = std::fs::read_to_string(&main_rs).unwrap();
+    std::fs::write(&main_rs, &text).unwrap();
+    let again = image::build(&req).await.unwrap();
+    assert_eq!(first.digest(), again.digest());
+
+    let target = push_target(&rig, "hello", &rig.registry_url).await;
+    let reporter = ecs_core::progress::Recorder::default();
+    let pushed = image::push(&first, &target, &reporter).await.unwrap();
+    assert_eq!(
+        pushed.reference,
+        format!("{ECR_HOST}/hello@{}", first.digest())
+    );
+    assert!(pushed.repository_created);
+    assert_eq!(pushed.blobs_uploaded, 4);
+    let second = image::push(&again, &target, &reporter).await.unwrap();
+    assert_eq!((second.bytes_uploaded, second.blobs_uploaded), (0, 0));
+    assert_eq!(second.blobs_present, 4);
+    assert!(
+        reporter
+            .take()
+            .iter()
+            .any(|e| e == "done push: 0 B uploaded, 4 blob(s) already present")
+    );
+
+    // A one-line change: only the app layer (and the config naming it) is uploaded.
+    std::fs::write(
+        &main_rs,
+        text.replace("Hello from cargo ecs!", "Hello again from cargo ecs!"),
+    )
+    .unwrap();
+    let changed = image::build(&req).await.unwrap();
+    assert_ne!(changed.digest(), first.digest());
+    assert_eq!(
+        changed.layers[..2]
+            .iter()
+            .map(|l| &l.digest)
+            .collect::<Vec<_>>(),
+        first.layers[..2]
+            .iter()
+            .map(|l| &l.digest)
+            .collect::<Vec<_>>()
+    );
+    let third = image::push(&changed, &target, &reporter).await.unwrap();
+    assert_eq!(third.blobs_uploaded, 2, "app layer + config");
+    assert_eq!(
+        third.bytes_uploaded,
+        changed.layers[2].size + changed.config.size
+    );
+    assert_eq!(third.blobs_present, 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dynamically_linked_binary_on_scratch_names_both_fixes() {
+    let app = hello_copy();
+    // A plain `cargo build` on the gnu target links glibc dynamically.
+    let dynamic_target = tempfile::tempdir().unwrap();
+    run(Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "--manifest-path"])
+        .arg(app.path().join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", dynamic_target.path()));
+    let mut req = request(app.path());
+    req.cargo.prebuilt = Some(dynamic_target.path().join("debug/hello"));
+    let err = image::build(&req).await.unwrap_err();
+    assert!(matches!(err, image::ImageError::DynamicOnScratch { .. }));
+    let report = format!("{:?}", miette::Report::new(err));
+    assert!(report.contains("dynamically linked"), "{report}");
+    assert!(report.contains("crt-static"), "{report}");
+    assert!(report.contains("image.base"), "{report}");
+    // The same binary is fine on a base with a libc (no ELF objection there).
+    let info = image::build::inspect_elf(
+        &std::fs::read(dynamic_target.path().join("debug/hello")).unwrap(),
+        Architecture::X86_64,
+    )
+    .unwrap();
+    assert!(info.interpreter.is_some());
+}
+
+/// A proxy in front of the registry that answers 500 to the first `fail` blob-upload
+/// requests (PUT/PATCH on `/blobs/uploads/`) and drops the connection of the next `drop`
+/// ones without answering; everything else is forwarded.
+struct FaultProxy {
+    url: String,
+    faults: Arc<AtomicUsize>,
+}
+
+fn start_fault_proxy(upstream: &str, fail: usize, drop: usize) -> FaultProxy {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let upstream = upstream.trim_start_matches("http://").to_string();
+    let counter = Arc::new(AtomicUsize::new(0));
+    let faults = Arc::new(AtomicUsize::new(0));
+    let (c, f) = (counter.clone(), faults.clone());
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let (upstream, c, f) = (upstream.clone(), c.clone(), f.clone());
+            std::thread::spawn(move || proxy_one(client, &upstream, &c, &f, fail, drop));
+        }
+    });
+    FaultProxy { url, faults }
+}
+
+fn proxy_one(
+    mut client: TcpStream,
+    upstream: &str,
+    counter: &AtomicUsize,
+    faults: &AtomicUsize,
+    fail: usize,
+    drop: usize,
+) {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match client.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => return,
+        }
+    }
+    let text = String::from_utf8_lossy(&head).to_string();
+    let mut lines = text.split("\r\n");
+    let request_line = lines.next().unwrap_or("").to_string();
+    let mut headers: Vec<String> = lines
+        .filter(|l| !l.is_empty())
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+        .map(str::to_string)
+        .collect();
+    let len: usize = headers
+        .iter()
+        .find_map(|h| {
+            let (k, v) = h.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())?
+        })
+        .unwrap_or(0);
+    let mut body = vec![0u8; len];
+    if client.read_exact(&mut body).is_err() {
+        return;
+    }
+    let upload = (request_line.starts_with("PUT ") || request_line.starts_with("PATCH "))
+        && request_line.contains("/blobs/uploads/");
+    if upload {
+        let n = counter.fetch_add(1, Ordering::SeqCst);
+        if n < fail {
+            faults.fetch_add(1, Ordering::SeqCst);
+            let _ = client.write_all(
+                b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+            return;
+        }
+        if n < fail + drop {
+            faults.fetch_add(1, Ordering::SeqCst);
+            let _ = client.shutdown(std::net::Shutdown::Both);
+            return;
+        }
+    }
+    let Ok(mut up) = TcpStream::connect(upstream) else {
+        return;
+    };
+    headers.push("Connection: close".into());
+    let mut out = format!("{request_line}\r\n{}\r\n\r\n", headers.join("\r\n")).into_bytes();
+    out.extend_from_slice(&body);
+    if up.write_all(&out).is_err() {
+        return;
+    }
+    let _ = std::io::copy(&mut up, &mut client);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn registry_faults_are_retried_into_a_complete_image() {
+    let rig = Rig::start().unwrap();
+    let app = hello_copy();
+    // A 12 MiB incompressible include forces the chunked (PATCH) upload path.
+    let mut data = vec![0u8; 12 * 1024 * 1024 + 12345];
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for b in data.iter_mut() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = x as u8;
+    }
+    std::fs::create_dir(app.path().join("static")).unwrap();
+    std::fs::write(app.path().join("static/blob.bin"), &data).unwrap();
+    let mut req = request(app.path());
+    req.image.include = vec![Include {
+        from: "static".into(),
+        to: "/app/static".into(),
+    }];
+    let built: BuiltImage = image::build(&req).await.unwrap();
+    assert!(built.layers[2].size > 12 * 1024 * 1024);
+
+    let proxy = start_fault_proxy(&rig.registry_url, 3, 2);
+    let target = push_target(&rig, "hello", &proxy.url).await;
+    let pushed = image::push(&built, &target, &ecs_core::progress::Silent)
+        .await
+        .unwrap();
+    assert_eq!(
+        proxy.faults.load(Ordering::SeqCst),
+        5,
+        "every fault was hit"
+    );
+    assert_eq!(pushed.blobs_uploaded, 4);
+
+    // Straight from the registry: skopeo copies it (verifying every digest) and the big
+    // file comes back intact.
+    let work = tempfile::tempdir().unwrap();
+    let pulled = work.path().join("pulled");
+    skopeo_pull(&rig, &format!("hello@{}", built.digest()), &pulled);
+    let bundle = work.path().join("bundle");
+    run(Command::new("umoci")
+        .args(["unpack", "--image"])
+        .arg(format!("{}:pulled", pulled.display()))
+        .arg(&bundle));
+    let back = std::fs::read(bundle.join("rootfs/app/static/blob.bin")).unwrap();
+    assert!(back == data, "the included file survived the faults intact");
+    let _ = (REGISTRY_USER, REGISTRY_PASSWORD);
+}
