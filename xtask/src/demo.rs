@@ -24,6 +24,9 @@ const SERVICE: &str = "hello";
 enum Outcome {
     Ok,
     NotBuilt,
+    /// Ran and failed, but only because an earlier step it needs is not built yet (e.g.
+    /// `status` with no service, since `deploy` could not create it).
+    Blocked(String),
     Failed(String),
 }
 
@@ -52,10 +55,25 @@ pub fn run(_args: &[String]) -> Result<()> {
     let mut results = Vec::new();
     for (name, args) in steps {
         banner(&format!("cargo ecs {}", args.join(" ")));
-        let outcome = cargo_ecs(&bin, &hello, &state, args)?;
+        let mut outcome = cargo_ecs(&bin, &hello, &state, args)?;
+        // status and logs need the service deploy creates; with deploy still a stub their
+        // failure says nothing about them.
+        let deploy_missing = results
+            .iter()
+            .any(|(n, o): &(String, Outcome)| n == "cargo ecs deploy" && *o == Outcome::NotBuilt);
+        if let Outcome::Failed(why) = &outcome
+            && deploy_missing
+            && (name == "status" || name == "logs")
+        {
+            outcome = Outcome::Blocked(why.clone());
+        }
         match &outcome {
             Outcome::Ok => {}
             Outcome::NotBuilt => println!("  -> `cargo ecs {name}` is not built yet; skipping"),
+            Outcome::Blocked(why) => println!(
+                "  -> `cargo ecs {name}` {why}: expected, there is no service because \
+                 `cargo ecs deploy` is not built yet"
+            ),
             Outcome::Failed(why) => println!("  -> `cargo ecs {name}` FAILED: {why}"),
         }
         results.push((format!("cargo ecs {name}"), outcome));
@@ -87,6 +105,7 @@ pub fn run(_args: &[String]) -> Result<()> {
         let word = match outcome {
             Outcome::Ok => "ok",
             Outcome::NotBuilt => "not built yet",
+            Outcome::Blocked(_) => "needs deploy",
             Outcome::Failed(_) => {
                 failed += 1;
                 "FAILED"
