@@ -159,7 +159,7 @@ impl ConfigError {
             Problem::UnknownKey { .. } => "unknown key".into(),
             Problem::WrongType { expected, .. } => format!("expected {expected}"),
             Problem::InvalidChoice { .. } => "not a valid choice".into(),
-            Problem::InvalidValue { reason, .. } => reason.clone(),
+            Problem::InvalidValue { .. } => "invalid value".into(),
             Problem::CpuMemoryMismatch { cpu, .. } => format!("does not fit cpu = {cpu}"),
             Problem::Required { .. } => "required here".into(),
         }

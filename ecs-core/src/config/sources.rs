@@ -149,6 +149,19 @@ pub fn resolve(ws: &Workspace, inputs: &Inputs) -> Result<Resolved, ConfigErrors
     for error in &mut errors {
         attach_span(ws, error);
     }
+    // Report in reading order: workspace file, then package file, each top to bottom;
+    // variables and flags last (the sort is stable, so their order is kept).
+    errors.sort_by_key(|e| {
+        let file = match &e.origin {
+            Origin::Workspace
+            | Origin::Env {
+                workspace: true, ..
+            } => 0,
+            Origin::Default | Origin::Package | Origin::Env { .. } => 1,
+            Origin::Var(_) | Origin::Flag(_) => 2,
+        };
+        (file, e.span.map_or(usize::MAX, |s| s.offset()))
+    });
     Err(ConfigErrors {
         package: ws.package.clone(),
         errors,
@@ -769,5 +782,283 @@ pub fn locate(text: &str, path: &[String], key_only: bool) -> Option<std::ops::R
         key_span.or_else(|| item.span())
     } else {
         item.span().or(key_span)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    const ROLE: &str = "execution-role = \"arn:aws:iam::123456789012:role/r\"\n";
+
+    /// A workspace whose root manifest is also the package (so both tables are in one file).
+    fn ws(text: &str) -> Workspace {
+        let text = format!("[package]\nname = \"svc\"\nversion = \"0.1.0\"\n\n{text}");
+        Workspace::from_manifest_text(Path::new("/w/Cargo.toml"), &text)
+    }
+
+    fn cluster(ws: &Workspace, inputs: &Inputs) -> (String, Origin) {
+        let r = resolve(ws, inputs).unwrap_or_else(|e| panic!("{:#?}", e.errors));
+        let origin = r
+            .provenance
+            .get("cluster")
+            .cloned()
+            .unwrap_or(Origin::Default);
+        (r.config.cluster, origin)
+    }
+
+    const ALL_LEVELS: &str = "[workspace.metadata.ecs]\ncluster = \"from-workspace\"\n\n[package.metadata.ecs]\nexecution-role = \"arn:aws:iam::123456789012:role/r\"\ncluster = \"from-package\"\n\n[package.metadata.ecs.env.prod]\ncluster = \"from-env\"\n";
+
+    #[test]
+    fn precedence_default() {
+        assert_eq!(
+            cluster(
+                &ws(&format!("[package.metadata.ecs]\n{ROLE}")),
+                &Inputs::default()
+            ),
+            ("default".into(), Origin::Default)
+        );
+    }
+
+    #[test]
+    fn precedence_workspace_over_default() {
+        let w = ws(&format!(
+            "[workspace.metadata.ecs]\ncluster = \"from-workspace\"\n\n[package.metadata.ecs]\n{ROLE}"
+        ));
+        assert_eq!(
+            cluster(&w, &Inputs::default()),
+            ("from-workspace".into(), Origin::Workspace)
+        );
+    }
+
+    #[test]
+    fn precedence_package_over_workspace() {
+        assert_eq!(
+            cluster(&ws(ALL_LEVELS), &Inputs::default()),
+            ("from-package".into(), Origin::Package)
+        );
+    }
+
+    #[test]
+    fn precedence_env_table_over_package() {
+        let inputs = Inputs {
+            env_name: Some("prod".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            cluster(&ws(ALL_LEVELS), &inputs),
+            (
+                "from-env".into(),
+                Origin::Env {
+                    name: "prod".into(),
+                    workspace: false
+                }
+            )
+        );
+        // A workspace-level env table sits below the package's env table.
+        let w = ws(&format!(
+            "[workspace.metadata.ecs.env.prod]\ncluster = \"ws-env\"\ndesired-count = 4\n\n[package.metadata.ecs]\n{ROLE}cluster = \"pkg\"\n"
+        ));
+        let r = resolve(&w, &inputs).unwrap();
+        assert_eq!(r.config.cluster, "ws-env");
+        assert_eq!(r.config.desired_count, 4);
+    }
+
+    #[test]
+    fn precedence_variables_over_env_table() {
+        let inputs = Inputs {
+            env_name: Some("prod".into()),
+            vars: vec![("CARGO_ECS_CLUSTER".into(), "from-var".into())],
+            ..Default::default()
+        };
+        assert_eq!(
+            cluster(&ws(ALL_LEVELS), &inputs),
+            ("from-var".into(), Origin::Var("CARGO_ECS_CLUSTER".into()))
+        );
+    }
+
+    #[test]
+    fn precedence_flags_over_variables() {
+        let inputs = Inputs {
+            env_name: Some("prod".into()),
+            vars: vec![("CARGO_ECS_CLUSTER".into(), "from-var".into())],
+            settings: vec![Setting::flag("--cluster", "cluster", "from-flag")],
+        };
+        assert_eq!(
+            cluster(&ws(ALL_LEVELS), &inputs),
+            ("from-flag".into(), Origin::Flag("--cluster".into()))
+        );
+        // Later flags win over earlier ones (`--cluster a --set cluster=b`).
+        let inputs = Inputs {
+            settings: vec![
+                Setting::flag("--cluster", "cluster", "a"),
+                Setting::parse_set("cluster=b").unwrap(),
+            ],
+            ..Default::default()
+        };
+        assert_eq!(cluster(&ws(ALL_LEVELS), &inputs).0, "b");
+    }
+
+    #[test]
+    fn tables_merge_key_by_key_across_levels() {
+        let w = ws(&format!(
+            "[workspace.metadata.ecs.container]\nenvironment = {{ A = \"ws\", B = \"ws\" }}\n\n[package.metadata.ecs]\n{ROLE}container.environment = {{ B = \"pkg\" }}\n"
+        ));
+        let inputs = Inputs {
+            settings: vec![Setting::parse_set("container.environment.C=flag").unwrap()],
+            ..Default::default()
+        };
+        let r = resolve(&w, &inputs).unwrap();
+        let env: Vec<(&str, &str)> = r
+            .config
+            .container
+            .environment
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(env, [("A", "ws"), ("B", "pkg"), ("C", "flag")]);
+    }
+
+    #[test]
+    fn variable_names_map_to_nested_keys() {
+        let leaves = validate::leaf_paths();
+        let names: Vec<String> = leaves.iter().map(|(p, _)| var_name(p)).collect();
+        let mut unique = names.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), names.len(), "two keys share a variable name");
+        for expected in [
+            "CARGO_ECS_CPU",
+            "CARGO_ECS_LOGS_DRIVER",
+            "CARGO_ECS_LOGS_STREAM_PREFIX",
+            "CARGO_ECS_IMAGE_CA_CERTIFICATES",
+            "CARGO_ECS_CONTAINER_HEALTH_CHECK_START_PERIOD",
+            "CARGO_ECS_EXECUTION_ROLE",
+        ] {
+            assert!(names.iter().any(|n| n == expected), "{expected}");
+        }
+        let inputs = Inputs {
+            vars: vec![
+                ("CARGO_ECS_LOGS_DRIVER".into(), "splunk".into()),
+                (
+                    "CARGO_ECS_LOGS_OPTIONS".into(),
+                    "{ splunk-url = \"https://s\" }".into(),
+                ),
+                (
+                    "CARGO_ECS_LOGS_SECRET_OPTIONS".into(),
+                    "{ splunk-token = \"/t\" }".into(),
+                ),
+                ("CARGO_ECS_IMAGE_TAGS".into(), "[\"a\", \"b\"]".into()),
+                ("CARGO_ECS_DESIRED_COUNT".into(), "3".into()),
+                ("CARGO_ECS_IMAGE_CA_CERTIFICATES".into(), "false".into()),
+                ("CARGO_ECS_ENV".into(), "ignored".into()),
+                (
+                    "CARGO_ECS_REGISTRY_ENDPOINT".into(),
+                    "http://127.0.0.1:1".into(),
+                ),
+                ("CARGO_ECS_CLUSTR".into(), "typo".into()),
+            ],
+            ..Default::default()
+        };
+        let r = resolve(&ws(&format!("[package.metadata.ecs]\n{ROLE}")), &inputs)
+            .unwrap_or_else(|e| panic!("{:#?}", e.errors));
+        assert_eq!(r.config.logs.driver, crate::config::LogDriver::Splunk);
+        assert_eq!(r.config.image.tags, ["a", "b"]);
+        assert_eq!(r.config.desired_count, 3);
+        assert!(!r.config.image.ca_certificates);
+        assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+        assert!(r.warnings[0].message.contains("CARGO_ECS_CLUSTER"));
+    }
+
+    #[test]
+    fn bad_variable_values_name_the_variable() {
+        let inputs = Inputs {
+            vars: vec![("CARGO_ECS_DESIRED_COUNT".into(), "many".into())],
+            ..Default::default()
+        };
+        let e = resolve(&ws(&format!("[package.metadata.ecs]\n{ROLE}")), &inputs).unwrap_err();
+        assert_eq!(e.errors.len(), 1);
+        assert!(
+            e.errors[0].to_string().contains("CARGO_ECS_DESIRED_COUNT"),
+            "{}",
+            e.errors[0]
+        );
+    }
+
+    #[test]
+    fn unknown_env_name_lists_the_defined_ones() {
+        let inputs = Inputs {
+            env_name: Some("prd".into()),
+            ..Default::default()
+        };
+        let e = resolve(&ws(ALL_LEVELS), &inputs).unwrap_err();
+        let msg = format!("{:?}", e.errors);
+        assert!(msg.contains("prod"), "{msg}");
+    }
+
+    #[test]
+    fn spans_point_at_the_value_or_the_key() {
+        let text = "[package]\nname = \"svc\"\n\n[package.metadata.ecs]\ncpu = 300\ncontainer = { port = 0 }\n";
+        let path = |s: &str| s.split('.').map(str::to_string).collect::<Vec<_>>();
+        let r = locate(text, &path("package.metadata.ecs.cpu"), false).unwrap();
+        assert_eq!(&text[r], "300");
+        let r = locate(text, &path("package.metadata.ecs.cpu"), true).unwrap();
+        assert_eq!(&text[r], "cpu");
+        let r = locate(text, &path("package.metadata.ecs.container.port"), false).unwrap();
+        assert_eq!(&text[r], "0");
+    }
+
+    proptest::proptest! {
+        /// No TOML value in any key position makes resolve (or render) panic.
+        #[test]
+        fn arbitrary_values_never_panic(
+            key in proptest::sample::select(validate::leaf_paths().into_iter().map(|(p, _)| path_key(&p)).chain(["env.x".to_string(), "overrides".into(), "image".into(), "zzz".into()]).collect::<Vec<_>>()),
+            value in arb_toml(),
+            var in proptest::option::of(("[A-Z_]{1,20}", ".{0,20}")),
+        ) {
+            let text = format!("[package.metadata.ecs]\n{ROLE}{key} = {value}\n");
+            if toml::from_str::<toml::Table>(&format!("[package]\nname = \"svc\"\n\n{text}")).is_ok() {
+                let inputs = Inputs {
+                    vars: var.map(|(k, v)| vec![(format!("CARGO_ECS_{k}"), v)]).unwrap_or_default(),
+                    settings: vec![Setting { key: key.clone(), value: value.clone(), flag: "--set".into() }],
+                    ..Default::default()
+                };
+                if let Ok(r) = resolve(&ws(&text), &inputs) {
+                    let _ = crate::taskdef::render(&r.config, "img", "us-east-1");
+                }
+            }
+        }
+    }
+
+    fn arb_toml() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            any::<i64>().prop_map(|n| n.to_string()),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(|f| format!("{f:?}")),
+            any::<bool>().prop_map(|b| b.to_string()),
+            ".{0,12}".prop_map(|s| format!("{s:?}")),
+            Just("\"0.25 vCPU\"".to_string()),
+            Just("\"99999999999 GB\"".to_string()),
+            Just("\"1e400 vCPU\"".to_string()),
+            Just("1979-05-27T07:32:00Z".to_string()),
+        ];
+        leaf.prop_recursive(3, 16, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4)
+                    .prop_map(|v| format!("[{}]", v.join(", "))),
+                proptest::collection::vec(("[a-z][a-z-]{0,8}", inner), 0..4).prop_map(|kv| {
+                    let mut seen = std::collections::HashSet::new();
+                    let body: Vec<String> = kv
+                        .into_iter()
+                        .filter(|(k, _)| seen.insert(k.clone()))
+                        .map(|(k, v)| format!("{k} = {v}"))
+                        .collect();
+                    format!("{{ {} }}", body.join(", "))
+                }),
+            ]
+        })
     }
 }

@@ -1311,3 +1311,416 @@ fn network_config(v: &mut V<'_>, mode: NetworkMode) -> NetworkConfig {
         assign_public_ip: v.bool(&["network", "assign-public-ip"]).unwrap_or(false),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::sources::{Inputs, Setting, resolve};
+    use std::path::Path;
+
+    fn ws(rest: &str) -> Workspace {
+        let text = format!("[package]\nname = \"svc\"\nversion = \"0.1.0\"\n\n{rest}");
+        Workspace::from_manifest_text(Path::new("/w/Cargo.toml"), &text)
+    }
+
+    const ROLE: &str = "execution-role = \"arn:aws:iam::123456789012:role/r\"\n";
+
+    fn ok(rest: &str) -> crate::config::sources::Resolved {
+        match resolve(&ws(rest), &Inputs::default()) {
+            Ok(r) => r,
+            Err(e) => panic!("unexpected errors: {:#?}", e.errors),
+        }
+    }
+
+    /// The problems for `rest`, as (key path, message) pairs.
+    fn errs(rest: &str) -> Vec<(String, String)> {
+        match resolve(&ws(rest), &Inputs::default()) {
+            Ok(r) => panic!("expected errors, got {:?}", r.config),
+            Err(e) => e
+                .errors
+                .iter()
+                .map(|e| (e.key_path(), e.to_string()))
+                .collect(),
+        }
+    }
+
+    fn has(errors: &[(String, String)], key: &str) -> bool {
+        errors.iter().any(|(k, _)| k == key)
+    }
+
+    #[test]
+    fn fargate_table_in_every_form() {
+        for (cpu, mem) in [
+            ("256", "512"),
+            ("256", "2048"),
+            ("\"0.25 vCPU\"", "\"1 GB\""),
+            ("512", "4096"),
+            ("\"1 vCPU\"", "\"8 GB\""),
+            ("2048", "16384"),
+            ("4096", "30720"),
+            ("\"8 vCPU\"", "\"16 GB\""),
+            ("8192", "61440"),
+            ("16384", "32768"),
+            ("\"16 vcpu\"", "\"120 GB\""),
+        ] {
+            let r = ok(&format!(
+                "[package.metadata.ecs]\n{ROLE}cpu = {cpu}\nmemory = {mem}\n"
+            ));
+            assert!(r.config.cpu.is_some() && r.config.memory.is_some());
+        }
+        for (cpu, mem, key) in [
+            ("256", "4096", "memory"),
+            ("256", "1536", "memory"),
+            ("512", "512", "memory"),
+            ("8192", "18432", "memory"),
+            ("16384", "36864", "memory"),
+            ("300", "1024", "cpu"),
+            ("\"0.3 vCPU\"", "1024", "cpu"),
+            ("\"lots\"", "1024", "cpu"),
+            ("256", "\"1 TB\"", "memory"),
+        ] {
+            let e = errs(&format!(
+                "[package.metadata.ecs]\n{ROLE}cpu = {cpu}\nmemory = {mem}\n"
+            ));
+            assert!(
+                has(&e, &format!("package.metadata.ecs.{key}")),
+                "{cpu}/{mem}: {e:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn fargate_defaults_are_the_smallest_size() {
+        let r = ok(&format!("[package.metadata.ecs]\n{ROLE}"));
+        assert_eq!(r.config.cpu, Some(Cpu(256)));
+        assert_eq!(r.config.memory, Some(MemoryMib(512)));
+        let r = ok(&format!("[package.metadata.ecs]\n{ROLE}cpu = 1024\n"));
+        assert_eq!(r.config.memory, Some(MemoryMib(2048)));
+    }
+
+    #[test]
+    fn ec2_cpu_range() {
+        assert!(has(
+            &errs("[package.metadata.ecs]\nlaunch-type = \"ec2\"\ncpu = 64\n"),
+            "package.metadata.ecs.cpu"
+        ));
+        let r = ok("[package.metadata.ecs]\nlaunch-type = \"ec2\"\ncpu = 300\nmemory = 300\n");
+        assert_eq!(r.config.cpu, Some(Cpu(300)));
+    }
+
+    #[test]
+    fn network_modes_per_launch_type() {
+        for mode in ["bridge", "host", "none"] {
+            let e = errs(&format!(
+                "[package.metadata.ecs]\n{ROLE}network-mode = \"{mode}\"\n"
+            ));
+            assert!(e[0].1.contains("Fargate supports only awsvpc"), "{e:?}");
+        }
+        for (mode, expect) in [
+            ("bridge", NetworkMode::Bridge),
+            ("host", NetworkMode::Host),
+            ("awsvpc", NetworkMode::Awsvpc),
+            ("none", NetworkMode::None),
+        ] {
+            let r = ok(&format!(
+                "[package.metadata.ecs]\nlaunch-type = \"ec2\"\nnetwork-mode = \"{mode}\"\n"
+            ));
+            assert_eq!(r.config.network_mode, expect);
+        }
+        let r = ok("[package.metadata.ecs]\nlaunch-type = \"EC2\"\n");
+        assert_eq!(r.config.network_mode, NetworkMode::Bridge);
+        assert!(has(
+            &errs("[package.metadata.ecs]\nlaunch-type = \"ec2\"\nnetwork-mode = \"overlay\"\n"),
+            "package.metadata.ecs.network-mode"
+        ));
+    }
+
+    #[test]
+    fn log_drivers_per_launch_type() {
+        for driver in [
+            "fluentd",
+            "gelf",
+            "json-file",
+            "journald",
+            "syslog",
+            "logentries",
+        ] {
+            let e = errs(&format!(
+                "[package.metadata.ecs]\n{ROLE}logs.driver = \"{driver}\"\n"
+            ));
+            assert!(e[0].1.contains("awslogs, splunk and awsfirelens"), "{e:?}");
+        }
+        for driver in [
+            "fluentd",
+            "json-file",
+            "journald",
+            "syslog",
+            "awsfirelens",
+            "awslogs",
+        ] {
+            ok(&format!(
+                "[package.metadata.ecs]\nlaunch-type = \"ec2\"\nlogs.driver = \"{driver}\"\n"
+            ));
+        }
+        let r = ok("[package.metadata.ecs]\nlaunch-type = \"ec2\"\nlogs.driver = \"logentries\"\n");
+        assert!(
+            r.warnings
+                .iter()
+                .any(|w| w.message.contains("ECS_AVAILABLE_LOGGING_DRIVERS"))
+        );
+        assert!(has(
+            &errs("[package.metadata.ecs]\nlaunch-type = \"ec2\"\nlogs.driver = \"gelf\"\n"),
+            "package.metadata.ecs.logs.options"
+        ));
+        assert!(has(
+            &errs("[package.metadata.ecs]\nlaunch-type = \"ec2\"\nlogs.driver = \"loki\"\n"),
+            "package.metadata.ecs.logs.driver"
+        ));
+    }
+
+    #[test]
+    fn awslogs_options() {
+        let r = ok(&format!(
+            "[package.metadata.ecs]\n{ROLE}service = \"api\"\n"
+        ));
+        assert_eq!(r.config.logs.group.as_deref(), Some("/ecs/api"));
+        assert_eq!(r.config.logs.stream_prefix.as_deref(), Some("api"));
+        assert_eq!(r.config.logs.mode, "non-blocking");
+        assert!(has(
+            &errs(&format!(
+                "[package.metadata.ecs]\n{ROLE}logs.stream-prefix = \"\"\n"
+            )),
+            "package.metadata.ecs.logs.stream-prefix"
+        ));
+        assert!(has(
+            &errs(&format!(
+                "[package.metadata.ecs]\n{ROLE}logs.mode = \"blocking\"\nlogs.max-buffer-size = \"1m\"\n"
+            )),
+            "package.metadata.ecs.logs.max-buffer-size"
+        ));
+        assert!(has(
+            &errs(&format!(
+                "[package.metadata.ecs]\n{ROLE}logs.mode = \"sometimes\"\n"
+            )),
+            "package.metadata.ecs.logs.mode"
+        ));
+        assert!(has(
+            &errs(&format!(
+                "[package.metadata.ecs]\n{ROLE}logs.group = \"bad group\"\n"
+            )),
+            "package.metadata.ecs.logs.group"
+        ));
+        // EC2 may leave the prefix empty.
+        ok("[package.metadata.ecs]\nlaunch-type = \"ec2\"\nlogs.stream-prefix = \"\"\n");
+    }
+
+    #[test]
+    fn splunk_token_must_be_a_secret() {
+        let base = format!(
+            "[package.metadata.ecs]\n{ROLE}[package.metadata.ecs.logs]\ndriver = \"splunk\"\n"
+        );
+        let e = errs(&format!(
+            "{base}options = {{ splunk-url = \"https://s\", splunk-token = \"t\" }}\n"
+        ));
+        assert!(
+            has(&e, "package.metadata.ecs.logs.options.splunk-token"),
+            "{e:?}"
+        );
+        let e = errs(&format!(
+            "{base}options = {{ splunk-url = \"https://s\" }}\n"
+        ));
+        assert!(has(&e, "package.metadata.ecs.logs.secret-options"), "{e:?}");
+        ok(&format!(
+            "{base}options = {{ splunk-url = \"https://s\" }}\nsecret-options = {{ splunk-token = \"/splunk/token\" }}\n"
+        ));
+    }
+
+    #[test]
+    fn secrets_references() {
+        for good in [
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf",
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf:password::",
+            "arn:aws:ssm:eu-west-1:123456789012:parameter/app/db",
+            "arn:aws-us-gov:ssm:us-gov-west-1:123456789012:parameter/x",
+            "/app/db",
+            "plain_name.v2",
+        ] {
+            assert!(check_secret_ref(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "arn:aws:s3:::bucket/key",
+            "arn:aws:secretsmanager:eu-west-1:1234:secret:db",
+            "arn:aws:ssm:eu-west-1:123456789012:document/x",
+            "app/db",
+            "has space",
+            "",
+        ] {
+            assert!(check_secret_ref(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn execution_role_requirement() {
+        let e = errs("[package.metadata.ecs]\n");
+        assert!(
+            e.iter()
+                .any(|(k, m)| k == "package.metadata.ecs.execution-role" && m.contains("ECR")),
+            "{e:?}"
+        );
+        ok("[package.metadata.ecs]\nlaunch-type = \"ec2\"\n");
+        let e = errs(
+            "[package.metadata.ecs]\nlaunch-type = \"ec2\"\ncontainer.secrets = { A = \"/a\" }\n",
+        );
+        assert!(
+            e.iter()
+                .any(|(k, m)| k == "package.metadata.ecs.execution-role" && m.contains("secrets")),
+            "{e:?}"
+        );
+        assert!(has(
+            &errs("[package.metadata.ecs]\nexecution-role = \"ecsTaskExecutionRole\"\n"),
+            "package.metadata.ecs.execution-role"
+        ));
+    }
+
+    #[test]
+    fn ports_and_health_checks() {
+        for port in ["0", "65536", "-1"] {
+            assert!(has(
+                &errs(&format!(
+                    "[package.metadata.ecs]\n{ROLE}container.port = {port}\n"
+                )),
+                "package.metadata.ecs.container.port"
+            ));
+        }
+        ok(&format!(
+            "[package.metadata.ecs]\n{ROLE}container.port = 65535\n"
+        ));
+        let hc = |cmd: &str| {
+            format!(
+                "[package.metadata.ecs]\n{ROLE}container.health-check = {{ command = {cmd} }}\n"
+            )
+        };
+        ok(&hc("[\"CMD\", \"/app\", \"--health\"]"));
+        ok(&hc("[\"CMD-SHELL\", \"curl -f localhost || exit 1\"]"));
+        for bad in ["[\"curl\", \"-f\"]", "[\"CMD\"]", "[]"] {
+            assert!(
+                has(
+                    &errs(&hc(bad)),
+                    "package.metadata.ecs.container.health-check.command"
+                ),
+                "{bad}"
+            );
+        }
+        let e = errs(&format!(
+            "[package.metadata.ecs]\n{ROLE}container.health-check = {{ command = [\"CMD\", \"x\"], interval = 1, timeout = 500, retries = 0, start-period = 301 }}\n"
+        ));
+        assert_eq!(e.len(), 4, "{e:?}");
+    }
+
+    #[test]
+    fn credential_looking_environment_warns() {
+        let r = ok(&format!(
+            "[package.metadata.ecs]\n{ROLE}container.environment = {{ DB_PASSWORD = \"x\", Api_Key = \"y\", RUST_LOG = \"info\" }}\n"
+        ));
+        let keys: Vec<&str> = r.warnings.iter().map(|w| w.key_path.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "package.metadata.ecs.container.environment.Api_Key",
+                "package.metadata.ecs.container.environment.DB_PASSWORD"
+            ]
+        );
+        assert!(r.warnings[0].message.contains("container.secrets"));
+    }
+
+    #[test]
+    fn unknown_keys_suggest_at_every_level() {
+        let e = errs(&format!(
+            "[package.metadata.ecs]\n{ROLE}servce = 1\nlogs.drivr = \"awslogs\"\ncontainer.health-check.intervl = 3\n"
+        ));
+        let texts: Vec<String> = e.iter().map(|(_, m)| m.clone()).collect();
+        assert!(has(&e, "package.metadata.ecs.servce"), "{texts:?}");
+        assert!(has(&e, "package.metadata.ecs.logs.drivr"), "{texts:?}");
+        assert!(
+            has(&e, "package.metadata.ecs.container.health-check.intervl"),
+            "{texts:?}"
+        );
+        assert_eq!(
+            closest("servce", TOP_KEYS.iter().map(|(k, _)| *k)).as_deref(),
+            Some("service")
+        );
+        assert_eq!(
+            closest("drivr", LOGS_KEYS.iter().map(|(k, _)| *k)).as_deref(),
+            Some("driver")
+        );
+        assert_eq!(closest("zzzz", TOP_KEYS.iter().map(|(k, _)| *k)), None);
+    }
+
+    #[test]
+    fn at_most_ten_containers_and_payload_limit_are_checked_after_overrides() {
+        let many: Vec<String> = (0..10)
+            .map(|i| format!("{{ name = \"side{i}\", image = \"busybox\" }}"))
+            .collect();
+        let rest = format!(
+            "[package.metadata.ecs]\n{ROLE}overrides.containerDefinitions = [{}]\n",
+            many.join(", ")
+        );
+        let r = ok(&rest);
+        let err = crate::taskdef::render(&r.config, "img", "us-east-1").unwrap_err();
+        assert!(err.to_string().contains("1 problem"), "{err}");
+        let big = "x".repeat(70_000);
+        let rest = format!(
+            "[package.metadata.ecs]\n{ROLE}container.environment = {{ BIG = \"{big}\" }}\n"
+        );
+        let r = ok(&rest);
+        match crate::taskdef::render(&r.config, "img", "us-east-1") {
+            Err(crate::error::TaskDefError::Invalid { problems }) => {
+                assert!(problems[0].message.contains("65,536"), "{problems:?}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn bins_choose_the_image_binary() {
+        let mut w = ws(&format!("[package.metadata.ecs]\n{ROLE}"));
+        w.bins = vec!["a".into(), "b".into()];
+        let e = resolve(&w, &Inputs::default()).unwrap_err();
+        assert!(e.errors[0].to_string().contains("several binary targets"));
+        let mut w = ws(&format!(
+            "[package.metadata.ecs]\n{ROLE}image.bin = \"b\"\n"
+        ));
+        w.bins = vec!["a".into(), "b".into()];
+        assert_eq!(
+            resolve(&w, &Inputs::default()).unwrap().config.image.bin,
+            "b"
+        );
+    }
+
+    #[test]
+    fn settings_paths_have_types() {
+        let path = |s: &str| s.split('.').map(str::to_string).collect::<Vec<_>>();
+        assert!(matches!(ty_at(&path("cpu")), Some(Ty::IntOrStr)));
+        assert!(matches!(ty_at(&path("logs.driver")), Some(Ty::Str)));
+        assert!(matches!(
+            ty_at(&path("container.environment.RUST_LOG")),
+            Some(Ty::Str)
+        ));
+        assert!(matches!(
+            ty_at(&path("overrides.ephemeralStorage.sizeInGiB")),
+            Some(Ty::Any)
+        ));
+        assert!(ty_at(&path("servce")).is_none());
+        assert!(ty_at(&path("cpu.x")).is_none());
+        let s = Setting::parse_set("container.port=8081").unwrap();
+        let r = resolve(
+            &ws(&format!("[package.metadata.ecs]\n{ROLE}")),
+            &Inputs {
+                settings: vec![s],
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(r.config.container.port, Some(8081));
+    }
+}
