@@ -3,7 +3,7 @@
 //! ids back into Cargo.toml, and prints what was created or found (text, or one JSON object
 //! with `--format json`), the lines to add, and the IAM documents the deployer needs.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use ecs_core::config::LaunchType;
@@ -43,7 +43,8 @@ pub async fn run(args: SetupArgs, ctx: &Ctx) -> miette::Result<ExitCode> {
         Some(text) => Some(parse_ssh_cidr(text, args.allow_ssh_from_anywhere)?),
         None => None,
     };
-    let settings = interim::load(ctx, &args)?;
+    let loaded = ctx.load(&args.settings).await?;
+    let settings = settings_of(&loaded.config);
     let key_pair = args.key_pair.as_ref().map(|name| KeyPairRequest {
         name: name.clone(),
         path: args
@@ -193,6 +194,27 @@ pub async fn run(args: SetupArgs, ctx: &Ctx) -> miette::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn settings_of(c: &ecs_core::config::Config) -> Settings {
+    Settings {
+        manifest_path: c.manifest_path.clone(),
+        service: c.service.clone(),
+        cluster: c.cluster.clone(),
+        repository: c.image.repository.clone(),
+        tag_mutability: c.image.tag_mutability.clone(),
+        // Only the awslogs driver writes to a CloudWatch log group.
+        log_group: match c.logs.driver {
+            ecs_core::config::LogDriver::Awslogs => c.logs.group.clone(),
+            _ => None,
+        },
+        retention_days: c.logs.retention_days,
+        launch_type: c.launch_type,
+        subnets: c.network.subnets.clone(),
+        security_groups: c.network.security_groups.clone(),
+        execution_role: c.execution_role.clone(),
+        task_role: c.task_role.clone(),
+    }
+}
+
 fn partition_of(region: &str) -> &'static str {
     if region.starts_with("cn-") {
         "aws-cn"
@@ -336,130 +358,5 @@ fn print_human(
                 );
             }
         }
-    }
-}
-
-/// Reads the few settings setup needs straight from Cargo.toml.
-// TODO(#3): replace with `ctx.load(&settings)` once the config loader lands.
-mod interim {
-    use super::*;
-    use toml_edit::{DocumentMut, Item};
-
-    fn find_manifest(ctx: &Ctx) -> miette::Result<PathBuf> {
-        if let Some(p) = &ctx.global.manifest_path {
-            return Ok(p.clone());
-        }
-        let cwd = std::env::current_dir().into_diagnostic()?;
-        let mut dir: Option<&Path> = Some(&cwd);
-        while let Some(d) = dir {
-            let candidate = d.join("Cargo.toml");
-            if candidate.is_file() {
-                return Ok(candidate);
-            }
-            dir = d.parent();
-        }
-        Err(miette::miette!(
-            help = "run this inside a cargo package, or pass `--manifest-path`",
-            "could not find Cargo.toml in `{}` or any parent directory",
-            cwd.display()
-        ))
-    }
-
-    fn str_at<'a>(item: Option<&'a Item>, path: &[&str]) -> Option<&'a str> {
-        let mut cur = item?;
-        for key in path {
-            cur = cur.get(key)?;
-        }
-        cur.as_str()
-    }
-
-    pub(super) fn load(ctx: &Ctx, args: &SetupArgs) -> miette::Result<Settings> {
-        let manifest_path = find_manifest(ctx)?;
-        let text = std::fs::read_to_string(&manifest_path)
-            .into_diagnostic()
-            .wrap_err_with(|| format!("failed to read {}", manifest_path.display()))?;
-        let doc: DocumentMut = text
-            .parse()
-            .into_diagnostic()
-            .wrap_err_with(|| format!("failed to parse {}", manifest_path.display()))?;
-        let package = doc.get("package").ok_or_else(|| {
-            miette::miette!(
-                help = "run this in the package's directory or pass `--manifest-path`",
-                "`{}` has no [package] table",
-                manifest_path.display()
-            )
-        })?;
-        let name = package
-            .get("name")
-            .and_then(Item::as_str)
-            .unwrap_or_default()
-            .to_string();
-        let ecs = package.get("metadata").and_then(|m| m.get("ecs"));
-        let s = &args.settings;
-        let service = s
-            .service
-            .clone()
-            .or_else(|| str_at(ecs, &["service"]).map(str::to_string))
-            .unwrap_or_else(|| name.clone());
-        let cluster = s
-            .cluster
-            .clone()
-            .or_else(|| str_at(ecs, &["cluster"]).map(str::to_string))
-            .unwrap_or_else(|| "default".into());
-        let launch = s
-            .launch_type
-            .clone()
-            .or_else(|| str_at(ecs, &["launch-type"]).map(str::to_string))
-            .unwrap_or_else(|| "fargate".into());
-        let launch_type = match launch.to_ascii_lowercase().as_str() {
-            "fargate" => LaunchType::Fargate,
-            "ec2" => LaunchType::Ec2,
-            other => {
-                return Err(miette::miette!(
-                    help = "use one of: fargate, ec2",
-                    "invalid value `{other}` for `package.metadata.ecs.launch-type`"
-                ));
-            }
-        };
-        let driver = str_at(ecs, &["logs", "driver"]).unwrap_or("awslogs");
-        let log_group = (driver == "awslogs").then(|| {
-            str_at(ecs, &["logs", "group"])
-                .map(str::to_string)
-                .unwrap_or_else(|| format!("/ecs/{service}"))
-        });
-        let retention_days = ecs
-            .and_then(|e| e.get("logs"))
-            .and_then(|l| l.get("retention-days"))
-            .and_then(Item::as_integer)
-            .and_then(|n| i32::try_from(n).ok());
-        let strings = |key: &str| -> Vec<String> {
-            ecs.and_then(|e| e.get("network"))
-                .and_then(|n| n.get(key))
-                .and_then(Item::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|v| v.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        Ok(Settings {
-            manifest_path,
-            repository: str_at(ecs, &["image", "repository"])
-                .map(str::to_string)
-                .unwrap_or_else(|| name.clone()),
-            tag_mutability: str_at(ecs, &["image", "tag-mutability"])
-                .unwrap_or("MUTABLE")
-                .to_string(),
-            service,
-            cluster,
-            log_group,
-            retention_days,
-            launch_type,
-            subnets: strings("subnets"),
-            security_groups: strings("security-groups"),
-            execution_role: str_at(ecs, &["execution-role"]).map(str::to_string),
-            task_role: str_at(ecs, &["task-role"]).map(str::to_string),
-        })
     }
 }

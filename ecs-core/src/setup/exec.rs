@@ -17,10 +17,10 @@ use crate::progress::Reporter;
 /// The SDK clients setup uses, built once by the shell from one `SdkConfig`.
 #[derive(Debug, Clone)]
 pub struct SetupClients {
+    /// The configuration they were built from (the ECR adapter takes it).
+    pub sdk: aws_types::SdkConfig,
     /// ECS.
     pub ecs: aws_sdk_ecs::Client,
-    /// ECR.
-    pub ecr: aws_sdk_ecr::Client,
     /// CloudWatch Logs.
     pub logs: aws_sdk_cloudwatchlogs::Client,
     /// EC2.
@@ -28,11 +28,11 @@ pub struct SetupClients {
 }
 
 impl SetupClients {
-    /// All four clients from one configuration.
+    /// The clients from one configuration.
     pub fn new(sdk: &aws_types::SdkConfig) -> Self {
         SetupClients {
+            sdk: sdk.clone(),
             ecs: aws_sdk_ecs::Client::new(sdk),
-            ecr: aws_sdk_ecr::Client::new(sdk),
             logs: aws_sdk_cloudwatchlogs::Client::new(sdk),
             ec2: aws_sdk_ec2::Client::new(sdk),
         }
@@ -174,13 +174,21 @@ pub async fn run_setup(
     reporter: &dyn Reporter,
 ) -> Result<SetupOutcome, SetupError> {
     req.validate()?;
-    // Check the key file before creating anything, so a bad path fails fast.
-    if let Some(kp) = &req.key_pair {
-        check_key_file_free(kp)?;
-    }
+    // Before creating anything: does the key pair exist, and if not, is its file free? A
+    // re-run finds the pair (and leaves its file alone); a new pair never overwrites a file.
+    let existing_key_pair = match (&req.launch_type, &req.key_pair) {
+        (LaunchType::Ec2, Some(kp)) => {
+            let found = ec2::find_key_pair(&clients.ec2, &kp.name).await?;
+            if found.is_none() {
+                check_key_file_free(kp)?;
+            }
+            found
+        }
+        _ => None,
+    };
 
     let cluster = ensure_cluster(&clients.ecs, &req.cluster, reporter).await?;
-    let repository = ensure_repository(&clients.ecr, req, reporter).await?;
+    let repository = ensure_repository(&clients.sdk, req, reporter).await?;
     let log_group = match &req.log_group {
         Some(group) => {
             Some(ensure_log_group(&clients.logs, group, req.retention_days, reporter).await?)
@@ -192,9 +200,16 @@ pub async fn run_setup(
     let key_pair = match (&req.launch_type, &req.key_pair) {
         (LaunchType::Fargate, _) => KeyPairOutcome::NotNeeded,
         (LaunchType::Ec2, None) => KeyPairOutcome::NotRequested,
-        (LaunchType::Ec2, Some(kp)) => {
-            ensure_key_pair(&clients.ec2, kp, &req.service, reporter).await?
-        }
+        (LaunchType::Ec2, Some(kp)) => match existing_key_pair {
+            Some(id) => {
+                reporter.note(&format!("key pair {} exists", kp.name));
+                KeyPairOutcome::Found {
+                    name: kp.name.clone(),
+                    id,
+                }
+            }
+            None => create_key_pair(&clients.ec2, kp, &req.service, reporter).await?,
+        },
     };
     Ok(SetupOutcome {
         cluster,
@@ -252,66 +267,33 @@ async fn ensure_cluster(
 }
 
 async fn ensure_repository(
-    ecr: &aws_sdk_ecr::Client,
+    sdk: &aws_types::SdkConfig,
     req: &SetupRequest,
     reporter: &dyn Reporter,
 ) -> Result<ResourceOutcome, SetupError> {
-    // TODO(#4): call the ECR adapter's ensure-repository once it lands.
-    use aws_sdk_ecr::types::{ImageScanningConfiguration, ImageTagMutability};
-    let name = &req.repository;
-    let resource = format!("ECR repository {name}");
-    match ecr
-        .describe_repositories()
-        .repository_names(name)
-        .send()
-        .await
-    {
-        Ok(out) => {
-            let uri = out
-                .repositories()
-                .first()
-                .and_then(|r| r.repository_uri())
-                .map(str::to_string);
-            reporter.note(&format!("repository {name} exists"));
-            return Ok(ResourceOutcome {
-                name: name.clone(),
-                id: uri,
-                status: Status::Found,
-                notes: Vec::new(),
-            });
-        }
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_repository_not_found_exception()) => {}
-        Err(e) => {
-            return Err(AwsCallError::from_sdk("ecr:DescribeRepositories", resource, e).into());
-        }
-    }
-    let mutability = ImageTagMutability::from(req.tag_mutability.to_ascii_uppercase().as_str());
-    let out = ecr
-        .create_repository()
-        .repository_name(name)
-        .image_tag_mutability(mutability)
-        .image_scanning_configuration(
-            ImageScanningConfiguration::builder()
-                .scan_on_push(true)
-                .build(),
+    let settings = crate::aws::ecr::RepositorySettings {
+        scan_on_push: true,
+        tag_mutability: req.tag_mutability.clone(),
+    };
+    let repo = crate::aws::ecr::ensure_repository(sdk, &req.repository, &settings).await?;
+    let (status, notes) = if repo.created {
+        reporter.note(&format!("created repository {}", req.repository));
+        (
+            Status::Created,
+            vec![format!(
+                "scan on push, tags {}",
+                repo.tag_mutability.to_ascii_lowercase()
+            )],
         )
-        .send()
-        .await
-        .map_err(|e| AwsCallError::from_sdk("ecr:CreateRepository", resource, e))?;
-    reporter.note(&format!("created repository {name}"));
+    } else {
+        reporter.note(&format!("repository {} exists", req.repository));
+        (Status::Found, Vec::new())
+    };
     Ok(ResourceOutcome {
-        name: name.clone(),
-        id: out
-            .repository()
-            .and_then(|r| r.repository_uri())
-            .map(str::to_string),
-        status: Status::Created,
-        notes: vec![format!(
-            "scan on push, tags {}",
-            req.tag_mutability.to_ascii_lowercase()
-        )],
+        name: req.repository.clone(),
+        id: Some(repo.uri).filter(|u| !u.is_empty()),
+        status,
+        notes,
     })
 }
 
@@ -493,19 +475,12 @@ fn open_key_file(path: &Path) -> std::io::Result<std::fs::File> {
     options.open(path)
 }
 
-async fn ensure_key_pair(
+async fn create_key_pair(
     ec2: &aws_sdk_ec2::Client,
     kp: &KeyPairRequest,
     service: &str,
     reporter: &dyn Reporter,
 ) -> Result<KeyPairOutcome, SetupError> {
-    if let Some(id) = ec2::find_key_pair(ec2, &kp.name).await? {
-        reporter.note(&format!("key pair {} exists", kp.name));
-        return Ok(KeyPairOutcome::Found {
-            name: kp.name.clone(),
-            id,
-        });
-    }
     let path_text = kp.path.display().to_string();
     let key_file_error = |source: std::io::Error| SetupError::KeyFile {
         path: path_text.clone(),

@@ -194,6 +194,10 @@ pub enum SetupError {
         /// Unwanted rules still present.
         extra: Vec<String>,
     },
+    /// Creating or describing the ECR repository failed.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Ecr(#[from] crate::aws::ecr::EcrError),
     /// An AWS call failed.
     #[error(transparent)]
     #[diagnostic(transparent)]

@@ -1,1 +1,604 @@
-//! End-to-end tests: setup.
+//! End-to-end tests of `cargo ecs setup` and `cargo ecs init`: the built binary on throwaway
+//! packages against a real `moto_server`; what AWS ends up holding is read back through the
+//! Rust SDK (DescribeSecurityGroups, DescribeKeyPairs, DescribeClusters…), not from our output.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use ecs_e2e::Rig;
+use serde_json::Value;
+
+const MANIFEST_HEAD: &str = r#"# A service deployed by the setup tests.
+[package]
+name = "hello"   # keep this comment
+version = "0.1.0"
+edition = "2021"
+
+[workspace]
+
+"#;
+
+/// A throwaway package with `[package.metadata.ecs]` = `metadata`.
+fn package(metadata: &str) -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix("cargo-ecs-setup")
+        .tempdir()
+        .expect("temp dir");
+    std::fs::write(
+        dir.path().join("Cargo.toml"),
+        format!("{MANIFEST_HEAD}{metadata}"),
+    )
+    .expect("write manifest");
+    std::fs::create_dir_all(dir.path().join("src")).expect("src");
+    std::fs::write(
+        dir.path().join("src/main.rs"),
+        "fn main() {\n    let _ = std::net::TcpListener::bind(\"0.0.0.0:3000\");\n}\n",
+    )
+    .expect("main.rs");
+    dir
+}
+
+const FARGATE: &str = r#"[package.metadata.ecs]
+cluster = "apps"
+execution-role = "arn:aws:iam::123456789012:role/ecsTaskExecutionRole"
+
+[package.metadata.ecs.logs]
+driver = "awslogs"
+retention-days = 14
+"#;
+
+const EC2: &str = r#"[package.metadata.ecs]
+cluster = "apps"
+launch-type = "ec2"
+memory = 512
+"#;
+
+fn setup(rig: &Rig, dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let mut cmd = rig.cargo_ecs();
+    cmd.arg("setup")
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1");
+    run(&mut cmd)
+}
+
+fn run(cmd: &mut Command) -> (i32, String, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().expect("cargo-ecs runs");
+    (
+        status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&stdout).into_owned(),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    )
+}
+
+fn json(stdout: &str) -> Value {
+    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{stdout}"))
+}
+
+/// `text` contains `needle`, ignoring all whitespace (miette wraps help text anywhere, even
+/// inside `--flag-names`).
+fn says(text: &str, needle: &str) -> bool {
+    let squash = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+    squash(text).contains(&squash(needle))
+}
+
+async fn sdk(rig: &Rig) -> aws_config::SdkConfig {
+    let opts = ecs_core::aws::AwsOptions {
+        region: Some(ecs_e2e::REGION.into()),
+        endpoint_url: Some(rig.moto_url.clone()),
+        ..Default::default()
+    };
+    ecs_core::aws::load_with_credentials(&opts, "testing", "testing")
+        .await
+        .expect("sdk config")
+}
+
+/// The inbound rules of the group called `name`, as AWS describes them:
+/// `(protocol, from, to, cidr)` for every IPv4 and IPv6 range, plus its id.
+async fn inbound_rules(sdk: &aws_config::SdkConfig, name: &str) -> (String, BTreeSet<String>) {
+    let ec2 = aws_sdk_ec2::Client::new(sdk);
+    let out = ec2
+        .describe_security_groups()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("group-name")
+                .values(name)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("DescribeSecurityGroups");
+    let groups = out.security_groups();
+    assert_eq!(
+        groups.len(),
+        1,
+        "exactly one group named {name}: {groups:?}"
+    );
+    let group = &groups[0];
+    let mut rules = BTreeSet::new();
+    for p in group.ip_permissions() {
+        let proto = p.ip_protocol().unwrap_or_default();
+        let (from, to) = (p.from_port().unwrap_or(-1), p.to_port().unwrap_or(-1));
+        for r in p.ip_ranges() {
+            rules.insert(format!(
+                "{proto} {from}-{to} {}",
+                r.cidr_ip().unwrap_or_default()
+            ));
+        }
+        for r in p.ipv6_ranges() {
+            rules.insert(format!(
+                "{proto} {from}-{to} {}",
+                r.cidr_ipv6().unwrap_or_default()
+            ));
+        }
+        assert!(p.user_id_group_pairs().is_empty() && p.prefix_list_ids().is_empty());
+    }
+    (group.group_id().unwrap_or_default().to_string(), rules)
+}
+
+fn expected_rules(ssh: Option<&str>) -> BTreeSet<String> {
+    let mut want: BTreeSet<String> = [
+        "tcp 80-80 0.0.0.0/0",
+        "tcp 80-80 ::/0",
+        "tcp 443-443 0.0.0.0/0",
+        "tcp 443-443 ::/0",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    if let Some(c) = ssh {
+        want.insert(format!("tcp 22-22 {c}"));
+    }
+    want
+}
+
+async fn group_count(sdk: &aws_config::SdkConfig, name: &str) -> usize {
+    let ec2 = aws_sdk_ec2::Client::new(sdk);
+    ec2.describe_security_groups()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("group-name")
+                .values(name)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("DescribeSecurityGroups")
+        .security_groups()
+        .len()
+}
+
+fn pem_files(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .expect("read dir")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".pem"))
+        .collect()
+}
+
+#[tokio::test]
+async fn setup_twice_creates_once_then_finds_everything_and_reconciles_ssh() {
+    let rig = Rig::start().expect("rig starts");
+    let pkg = package(FARGATE);
+    let sdk = sdk(&rig).await;
+
+    // First run: everything is created.
+    let (code, out, err) = setup(
+        &rig,
+        pkg.path(),
+        &["--ssh-cidr", "203.0.113.25", "--format", "json"],
+    );
+    assert_eq!(code, 0, "stderr:\n{err}");
+    let first = json(&out);
+    assert_eq!(first["changed"], true);
+    for key in ["cluster", "repository", "log_group", "security_group"] {
+        assert_eq!(first[key]["status"], "created", "{key}: {first:#}");
+    }
+    assert_eq!(first["log_group"]["name"], "/ecs/hello");
+    assert_eq!(first["security_group"]["name"], "hello-ecs");
+    assert_eq!(first["key_pair"]["status"], "not-needed");
+    assert_eq!(first["network"]["subnets_from"], "default-vpc");
+    assert_eq!(first["execution_role"]["checked"], false);
+    assert!(pem_files(pkg.path()).is_empty(), "no key file for Fargate");
+
+    // What AWS holds: exactly 80/443 from anywhere (v4 + v6) and 22 from the /32.
+    let (sg_id, rules) = inbound_rules(&sdk, "hello-ecs").await;
+    assert_eq!(rules, expected_rules(Some("203.0.113.25/32")));
+    assert_eq!(first["security_group"]["id"], sg_id.as_str());
+    let ecs = aws_sdk_ecs::Client::new(&sdk);
+    let clusters = ecs
+        .describe_clusters()
+        .clusters("apps")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(clusters.clusters()[0].status(), Some("ACTIVE"));
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
+    let groups = logs
+        .describe_log_groups()
+        .log_group_name_prefix("/ecs/hello")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(groups.log_groups()[0].retention_in_days(), Some(14));
+    let ecr = aws_sdk_ecr::Client::new(&sdk);
+    let repos = ecr
+        .describe_repositories()
+        .repository_names("hello")
+        .send()
+        .await
+        .unwrap();
+    let repo = &repos.repositories()[0];
+    assert_eq!(
+        repo.image_scanning_configuration()
+            .map(|c| c.scan_on_push()),
+        Some(true)
+    );
+
+    // Second run, human output: nothing is created, and it says so per resource.
+    let (code, out, err) = setup(&rig, pkg.path(), &["--ssh-cidr", "203.0.113.25"]);
+    assert_eq!(code, 0, "stderr:\n{err}");
+    assert!(out.contains("Nothing was created or changed"), "{out}");
+    for line in ["cluster", "repository", "log group", "security group"] {
+        let row = out
+            .lines()
+            .find(|l| l.starts_with(line))
+            .unwrap_or_else(|| panic!("no {line} row in\n{out}"));
+        assert!(row.contains(" found"), "{row}");
+        assert!(!row.contains("created"), "{row}");
+    }
+    assert!(
+        out.contains("not needed"),
+        "Fargate says no key pair is needed:\n{out}"
+    );
+    assert!(
+        out.contains("\"iam:PassRole\""),
+        "prints the deployer policy:\n{out}"
+    );
+    assert!(
+        out.contains("ecs-tasks.amazonaws.com"),
+        "prints the trust policy:\n{out}"
+    );
+    assert_eq!(
+        inbound_rules(&sdk, "hello-ecs").await.1,
+        expected_rules(Some("203.0.113.25/32"))
+    );
+    assert_eq!(group_count(&sdk, "hello-ecs").await, 1);
+
+    // The same run as JSON: every resource found, nothing changed.
+    let (code, out, _) = setup(
+        &rig,
+        pkg.path(),
+        &["--ssh-cidr", "203.0.113.25/32", "--format", "json"],
+    );
+    assert_eq!(code, 0);
+    let again = json(&out);
+    assert_eq!(again["changed"], false, "{again:#}");
+    for key in ["cluster", "repository", "log_group", "security_group"] {
+        assert_eq!(again[key]["status"], "found", "{key}");
+    }
+
+    // A new address replaces the old SSH rule (reconciled, not added beside it).
+    let (code, out, err) = setup(
+        &rig,
+        pkg.path(),
+        &["--ssh-cidr", "198.51.100.0/24", "--format", "json"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let moved = json(&out);
+    assert_eq!(moved["security_group"]["status"], "updated");
+    assert_eq!(
+        moved["security_group"]["added"][0]["cidr"],
+        "198.51.100.0/24"
+    );
+    assert_eq!(
+        moved["security_group"]["removed"][0]["source"]["value"],
+        "203.0.113.25/32"
+    );
+    assert_eq!(
+        inbound_rules(&sdk, "hello-ecs").await.1,
+        expected_rules(Some("198.51.100.0/24"))
+    );
+
+    // Without --ssh-cidr there is no SSH rule at all.
+    let (code, out, err) = setup(&rig, pkg.path(), &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("- tcp/22 from 198.51.100.0/24"), "{out}");
+    assert_eq!(
+        inbound_rules(&sdk, "hello-ecs").await.1,
+        expected_rules(None)
+    );
+}
+
+#[tokio::test]
+async fn ssh_cidr_is_validated_before_anything_is_created() {
+    let rig = Rig::start().expect("rig starts");
+    let pkg = package(FARGATE);
+    let sdk = sdk(&rig).await;
+
+    for anywhere in ["0.0.0.0/0", "::/0"] {
+        let (code, out, err) = setup(&rig, pkg.path(), &["--ssh-cidr", anywhere]);
+        assert_eq!(code, 1, "{anywhere}: stdout {out}\nstderr {err}");
+        assert!(says(&err, "whole internet"), "{err}");
+        assert!(says(&err, "--allow-ssh-from-anywhere"), "{err}");
+    }
+    let (code, _, err) = setup(&rig, pkg.path(), &["--ssh-cidr", "203.0.113.25/24"]);
+    assert_eq!(code, 1);
+    assert!(
+        says(&err, "203.0.113.0/24") && says(&err, "203.0.113.25/32"),
+        "{err}"
+    );
+    let (code, _, err) = setup(&rig, pkg.path(), &["--ssh-cidr", "203.0.113.300"]);
+    assert_eq!(code, 1);
+    assert!(says(&err, "not an IPv4 or IPv6 address"), "{err}");
+    // Nothing reached AWS.
+    assert_eq!(group_count(&sdk, "hello-ecs").await, 0);
+
+    // Explicitly allowed: it works, with a warning, and the rule is really 0.0.0.0/0.
+    let (code, _, err) = setup(
+        &rig,
+        pkg.path(),
+        &["--ssh-cidr", "0.0.0.0/0", "--allow-ssh-from-anywhere"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        says(&err, "warning:") && says(&err, "whole internet"),
+        "{err}"
+    );
+    assert_eq!(
+        inbound_rules(&sdk, "hello-ecs").await.1,
+        expected_rules(Some("0.0.0.0/0"))
+    );
+
+    // IPv6 single address → /128, in Ipv6Ranges.
+    let (code, _, err) = setup(&rig, pkg.path(), &["--ssh-cidr", "2001:db8::25"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        inbound_rules(&sdk, "hello-ecs").await.1,
+        expected_rules(Some("2001:db8::25/128"))
+    );
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn key_pair_only_for_ec2_with_a_0600_file_never_overwritten() {
+    use std::os::unix::fs::PermissionsExt;
+    let rig = Rig::start().expect("rig starts");
+    let sdk = sdk(&rig).await;
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+
+    // Fargate refuses --key-pair (exit 1) and writes no file.
+    let fargate = package(FARGATE);
+    let (code, _, err) = setup(&rig, fargate.path(), &["--key-pair", "hello-key"]);
+    assert_eq!(code, 1);
+    assert!(
+        says(&err, "Fargate") && says(&err, "no key pair is needed"),
+        "{err}"
+    );
+    assert!(pem_files(fargate.path()).is_empty());
+
+    // EC2: created, private key in a 0600 file, never printed.
+    let pkg = package(EC2);
+    let (code, out, err) = setup(
+        &rig,
+        pkg.path(),
+        &[
+            "--key-pair",
+            "hello-key",
+            "--ssh-cidr",
+            "203.0.113.25",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let doc = json(&out);
+    assert_eq!(doc["key_pair"]["status"], "created", "{doc:#}");
+    let key_path = pkg.path().join("hello-key.pem");
+    let meta = std::fs::metadata(&key_path).expect("key file written");
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    let key = std::fs::read_to_string(&key_path).unwrap();
+    assert!(key.contains("PRIVATE KEY"), "{key}");
+    let body_line = key.lines().nth(1).unwrap_or_default();
+    assert!(!body_line.is_empty() && !out.contains(body_line) && !says(&err, body_line));
+    let pairs = ec2.describe_key_pairs().send().await.unwrap();
+    let names: Vec<_> = pairs
+        .key_pairs()
+        .iter()
+        .filter_map(|k| k.key_name())
+        .collect();
+    assert_eq!(names, ["hello-key"]);
+    assert_eq!(
+        inbound_rules(&sdk, "hello-ecs").await.1,
+        expected_rules(Some("203.0.113.25/32"))
+    );
+
+    // Second run: found, the file untouched.
+    let (code, out, err) = setup(
+        &rig,
+        pkg.path(),
+        &["--key-pair", "hello-key", "--ssh-cidr", "203.0.113.25"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Nothing was created or changed"), "{out}");
+    assert_eq!(std::fs::read_to_string(&key_path).unwrap(), key);
+
+    // A new key pair whose file already exists: refused before anything is created.
+    std::fs::write(pkg.path().join("other.pem"), "mine").unwrap();
+    let (code, _, err) = setup(&rig, pkg.path(), &["--key-pair", "other"]);
+    assert_eq!(code, 1);
+    assert!(says(&err, "refusing to overwrite"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(pkg.path().join("other.pem")).unwrap(),
+        "mine"
+    );
+    let pairs = ec2.describe_key_pairs().send().await.unwrap();
+    assert_eq!(pairs.key_pairs().len(), 1);
+
+    // EC2 without --key-pair: none created, and it says how to get one.
+    let (code, out, _) = setup(&rig, pkg.path(), &[]);
+    assert_eq!(code, 0);
+    assert!(out.contains("not requested"), "{out}");
+}
+
+#[tokio::test]
+async fn write_puts_the_ids_into_cargo_toml_keeping_comments() {
+    let rig = Rig::start().expect("rig starts");
+    let pkg = package(FARGATE);
+    let (code, out, err) = setup(&rig, pkg.path(), &["--write", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let doc = json(&out);
+    let sg = doc["security_group"]["id"].as_str().unwrap().to_string();
+    let text = std::fs::read_to_string(pkg.path().join("Cargo.toml")).unwrap();
+    assert!(text.starts_with(MANIFEST_HEAD), "{text}");
+    assert!(
+        text.contains(&format!("security-groups = [\"{sg}\"]")),
+        "{text}"
+    );
+    assert!(text.contains("subnets = [\"subnet-"), "{text}");
+    // The next run uses them and changes nothing, in AWS or in the file.
+    let (code, out, err) = setup(&rig, pkg.path(), &["--write", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let again = json(&out);
+    assert_eq!(again["changed"], false);
+    assert_eq!(again["network"]["subnets_from"], "config");
+    assert_eq!(again["manifest"]["written"], false);
+    assert_eq!(
+        std::fs::read_to_string(pkg.path().join("Cargo.toml")).unwrap(),
+        text
+    );
+}
+
+const COMMENTED: &str = r#"# Top comment: kept byte for byte.
+[package]
+name = "hello"        # the name
+version = "0.1.0"
+edition = "2021"
+description = "α service"   # non-ASCII too
+
+# Dependencies, none yet.
+[dependencies]
+
+[workspace]
+# trailing comment without a final newline"#;
+
+fn init_cmd(rig: &Rig, dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let mut cmd = rig.cargo_ecs();
+    cmd.arg("init")
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1");
+    run(&mut cmd)
+}
+
+#[tokio::test]
+async fn init_appends_a_commented_table_that_renders() {
+    let rig = Rig::start().expect("rig starts");
+    let pkg = package("");
+    std::fs::write(pkg.path().join("Cargo.toml"), COMMENTED).unwrap();
+
+    let (code, out, err) = init_cmd(&rig, pkg.path(), &[]);
+    assert_eq!(code, 0, "stdout {out}\nstderr {err}");
+    let text = std::fs::read_to_string(pkg.path().join("Cargo.toml")).unwrap();
+    assert!(
+        text.starts_with(COMMENTED),
+        "the original bytes are the prefix:\n{text}"
+    );
+    assert_eq!(&text.as_bytes()[..COMMENTED.len()], COMMENTED.as_bytes());
+    assert!(text.contains("\n[package.metadata.ecs]\n"), "{text}");
+    assert!(text.contains("bin = \"hello\""), "{text}");
+    assert!(
+        text.contains("port = 3000"),
+        "port guessed from src/main.rs:\n{text}"
+    );
+    assert!(says(&err, "3000, guessed from src/main.rs:2"), "{err}");
+    // moto's STS names the account, so the execution role is filled in.
+    assert!(
+        text.contains("execution-role = \"arn:aws:iam::123456789012:role/ecsTaskExecutionRole\""),
+        "{text}"
+    );
+
+    // The result renders without errors.
+    let mut render = rig.cargo_ecs();
+    render
+        .arg("render")
+        .current_dir(pkg.path())
+        .env("NO_COLOR", "1");
+    let (code, out, err) = run(&mut render);
+    assert_eq!(code, 0, "render failed:\n{err}");
+    let td = json(&out);
+    assert_eq!(
+        td["containerDefinitions"][0]["portMappings"][0]["containerPort"],
+        3000
+    );
+    assert_eq!(td["requiresCompatibilities"][0], "FARGATE");
+
+    // A second init refuses and leaves the file alone.
+    let (code, _, err) = init_cmd(&rig, pkg.path(), &[]);
+    assert_eq!(code, 1);
+    assert!(
+        says(&err, "already has a [package.metadata.ecs] table"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(pkg.path().join("Cargo.toml")).unwrap(),
+        text
+    );
+}
+
+#[tokio::test]
+async fn init_without_a_port_literal_says_it_used_the_default() {
+    let rig = Rig::start().expect("rig starts");
+    let pkg = package("");
+    std::fs::write(pkg.path().join("src/main.rs"), "fn main() {}\n").unwrap();
+    let (code, _, err) = init_cmd(&rig, pkg.path(), &["--launch-type", "ec2"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(says(&err, "8080, the default"), "{err}");
+    let text = std::fs::read_to_string(pkg.path().join("Cargo.toml")).unwrap();
+    assert!(text.starts_with(MANIFEST_HEAD));
+    assert!(
+        text.contains("launch-type = \"ec2\"") && text.contains("port = 8080"),
+        "{text}"
+    );
+    let mut render = rig.cargo_ecs();
+    render.arg("render").current_dir(pkg.path());
+    let (code, out, err) = run(&mut render);
+    assert_eq!(code, 0, "render failed:\n{err}");
+    assert_eq!(json(&out)["requiresCompatibilities"][0], "EC2");
+}
+
+#[tokio::test]
+async fn init_github_writes_the_workflow_and_check_reports_drift() {
+    let rig = Rig::start().expect("rig starts");
+    let pkg = package("");
+    std::fs::create_dir(pkg.path().join(".git")).unwrap();
+    let (code, _, err) = init_cmd(&rig, pkg.path(), &["--github"]);
+    assert_eq!(code, 0, "{err}");
+    let wf = pkg
+        .path()
+        .join(".github/workflows/deploy-hello-production.yml");
+    let text = std::fs::read_to_string(&wf).expect("workflow written");
+    assert!(text.contains("us-east-1"), "{text}");
+    assert!(
+        std::fs::read_to_string(pkg.path().join("Cargo.toml"))
+            .unwrap()
+            .contains("[package.metadata.ecs]")
+    );
+
+    let (code, _, err) = init_cmd(&rig, pkg.path(), &["--github", "--check"]);
+    assert_eq!(code, 0, "{err}");
+    std::fs::write(&wf, text.replace("us-east-1", "eu-west-1")).unwrap();
+    let (code, out, err) = init_cmd(&rig, pkg.path(), &["--github", "--check"]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("-") && out.contains("+") && out.contains("eu-west-1"),
+        "{out}"
+    );
+    assert!(says(&err, "differs from the template"), "{err}");
+}
