@@ -8,7 +8,9 @@
 //! `target/dist/cargo-ecs-<version>-<target>.tar.gz` (one top-level directory holding
 //! `cargo-ecs` and the README/licences), its `.sha256` in `sha256sum` format checked with
 //! `sha256sum --check` (`shasum -a 256 -c` on macOS), and finally the archive unpacked into a
-//! fresh directory and `cargo-ecs ecs --version` run from there.
+//! fresh directory and `cargo-ecs ecs --version` run from there. On a Linux host, last, the
+//! "Install cargo-ecs" script of the rendered deploy workflow runs against a local HTTPS
+//! server holding the archive (it must install it, and must refuse a corrupted copy).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -189,8 +191,188 @@ pub fn run(args: &[String]) -> Result<()> {
     } else {
         println!("==> dist: not running the {target} binary on {host} (cannot execute it here)");
     }
+
+    // 6. Install it the way the generated deploy workflow does (its own script, over HTTPS).
+    if host == target && target.contains("-linux-") {
+        install_check(&root, &dist, &archive, &version)?;
+    }
     println!("==> dist: done in {:.0} s", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// Run the "Install cargo-ecs" step of the rendered deploy workflow
+/// (`templates/github/deploy.example.yml`) against a local HTTPS server that serves
+/// `target/dist` in the GitHub release layout (`/v<version>/<file>`), with a throw-away
+/// certificate and a throw-away `$HOME`: the download names, the `.sha256` format, the archive
+/// layout and the install path must all line up. Then corrupt the archive and require the
+/// same script to fail at the checksum. Skipped with a notice when python3, openssl, curl or
+/// bash is missing.
+fn install_check(root: &Path, dist: &Path, archive: &str, version: &str) -> Result<()> {
+    for tool in ["python3", "openssl", "curl", "bash"] {
+        if Command::new(tool).arg("--version").output().is_err() {
+            println!("==> dist: install check skipped ({tool} is not installed)");
+            return Ok(());
+        }
+    }
+    let workflow = root.join("templates/github/deploy.example.yml");
+    let text = std::fs::read_to_string(&workflow)
+        .with_context(|| format!("cannot read {}", workflow.display()))?;
+    let script = install_script(&text)
+        .with_context(|| format!("no `Install cargo-ecs` run step in {}", workflow.display()))?;
+
+    let dir = dist.join("install-check");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).with_context(|| format!("cannot clear {}", dir.display()))?;
+    }
+    let www = dir.join("www").join(format!("v{version}"));
+    let home_bin = dir.join("home").join(".cargo").join("bin");
+    std::fs::create_dir_all(&www).with_context(|| format!("cannot create {}", www.display()))?;
+    std::fs::create_dir_all(&home_bin)
+        .with_context(|| format!("cannot create {}", home_bin.display()))?;
+    for file in [archive.to_owned(), format!("{archive}.sha256")] {
+        std::fs::copy(dist.join(&file), www.join(&file))
+            .with_context(|| format!("cannot copy {file}"))?;
+    }
+    run_in(
+        &dir,
+        Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            ])
+            .args([
+                "-keyout",
+                "key.pem",
+                "-out",
+                "cert.pem",
+                "-subj",
+                "/CN=127.0.0.1",
+            ])
+            .args(["-addext", "subjectAltName=IP:127.0.0.1"])
+            .stderr(std::process::Stdio::null()),
+        "openssl req",
+    )?;
+    const SERVER: &str = r#"
+import functools, http.server, ssl, sys
+class Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+handler = functools.partial(Quiet, directory=sys.argv[1])
+httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+print(httpd.server_address[1], flush=True)
+httpd.serve_forever()
+"#;
+    let mut server = Command::new("python3")
+        .args(["-c", SERVER])
+        .arg(dir.join("www"))
+        .arg(dir.join("cert.pem"))
+        .arg(dir.join("key.pem"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .context("cannot start the local HTTPS server")?;
+    let rustup_home = match std::env::var_os("RUSTUP_HOME") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".rustup"),
+    };
+    let result = (|| -> Result<()> {
+        let mut port = String::new();
+        if let Some(out) = server.stdout.as_mut() {
+            use std::io::BufRead;
+            std::io::BufReader::new(out).read_line(&mut port)?;
+        }
+        let port = port.trim();
+        if port.is_empty() {
+            bail!("the local HTTPS server did not start");
+        }
+        let install = |expect_ok: bool| -> Result<std::process::Output> {
+            let path = format!(
+                "{}:{}",
+                home_bin.display(),
+                std::env::var("PATH").unwrap_or_default()
+            );
+            let out = Command::new("bash")
+                .arg("-c")
+                .arg(&script)
+                .env("HOME", dir.join("home"))
+                // cargo's own home moves with $HOME, as on a runner; rustup keeps its toolchains.
+                .env("CARGO_HOME", dir.join("home").join(".cargo"))
+                .env("RUSTUP_HOME", &rustup_home)
+                .env("PATH", path)
+                .env("CARGO_ECS_VERSION", version)
+                .env("CARGO_ECS_RELEASES", format!("https://127.0.0.1:{port}"))
+                .env("CURL_CA_BUNDLE", dir.join("cert.pem"))
+                .current_dir(&dir)
+                .output()
+                .context("cannot run bash")?;
+            if out.status.success() != expect_ok {
+                let what = if expect_ok {
+                    "failed"
+                } else {
+                    "succeeded on a corrupt archive"
+                };
+                bail!(
+                    "the workflow's install script {what} ({}):\n{}{}",
+                    out.status,
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            Ok(out)
+        };
+        let out = install(true)?;
+        let installed = home_bin.join("cargo-ecs");
+        let said = String::from_utf8_lossy(&out.stdout);
+        if !installed.is_file() || !said.contains(version) {
+            bail!("the install script did not install cargo-ecs {version}: {said:?}");
+        }
+        println!(
+            "==> dist: the deploy workflow's install step installed it: {}",
+            said.lines().last().unwrap_or_default().trim()
+        );
+        // Flip one byte of the served archive: the same script must stop at the checksum.
+        let served = www.join(archive);
+        let mut bytes = std::fs::read(&served)?;
+        let mid = bytes.len() / 2;
+        if let Some(b) = bytes.get_mut(mid) {
+            *b ^= 0xff;
+        }
+        std::fs::write(&served, bytes)?;
+        std::fs::remove_file(&installed)?;
+        let out = install(false)?;
+        // sha256sum says `<file>: FAILED` on stdout and `WARNING: … did NOT match` on stderr.
+        if installed.exists() || !String::from_utf8_lossy(&out.stdout).contains(": FAILED") {
+            bail!("the install script did not stop at the checksum of a corrupt archive");
+        }
+        println!("==> dist: and refused a corrupted archive (sha256sum --check: FAILED)");
+        Ok(())
+    })();
+    let _ = server.kill();
+    let _ = server.wait();
+    result
+}
+
+/// The `run: |` block of the step named `Install cargo-ecs …`, dedented.
+fn install_script(workflow: &str) -> Option<String> {
+    let mut lines = workflow
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("- name: Install cargo-ecs"));
+    lines.next()?;
+    let mut lines = lines.skip_while(|l| l.trim() != "run: |");
+    let run = lines.next()?;
+    let indent = run.len() - run.trim_start().len() + 2;
+    let mut script = String::new();
+    for line in lines {
+        if !line.trim().is_empty() && line.len() - line.trim_start().len() < indent {
+            break;
+        }
+        script.push_str(line.get(indent..).unwrap_or(""));
+        script.push('\n');
+    }
+    script.truncate(script.trim_end().len());
+    script.push('\n');
+    (!script.trim().is_empty()).then_some(script)
 }
 
 fn cargo() -> String {
@@ -379,6 +561,17 @@ mod tests {
             "1.2.3-rc.1"
         );
         assert!(parse_pkgid_version("cargo-ecs").is_err());
+    }
+
+    #[test]
+    fn install_script_is_the_workflow_step() {
+        let example = workspace_root().join("templates/github/deploy.example.yml");
+        let text = std::fs::read_to_string(example).unwrap();
+        let script = install_script(&text).unwrap();
+        assert!(script.starts_with("set -euo pipefail\n"), "{script}");
+        assert!(script.contains("\nsha256sum --check "), "{script}");
+        assert!(script.ends_with("cargo ecs --version\n"), "{script}");
+        assert_eq!(install_script("jobs: {}\n"), None);
     }
 
     #[test]
