@@ -9,6 +9,7 @@
 //! - `lint-workflows`: actionlint on `.github/workflows/*.yml` and the rendered deploy template
 
 mod bench;
+mod bench_logs;
 mod ci;
 mod demo;
 mod dist;
