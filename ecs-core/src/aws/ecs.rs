@@ -698,10 +698,8 @@ pub async fn active_revisions(
             let Some((fam, rev)) = arn.rsplit('/').next().and_then(|s| s.rsplit_once(':')) else {
                 continue;
             };
-            if fam == family {
-                if let Ok(rev) = rev.parse::<i64>() {
-                    out.push((rev, arn.clone()));
-                }
+            if let (true, Ok(rev)) = (fam == family, rev.parse::<i64>()) {
+                out.push((rev, arn.clone()));
             }
         }
         match page.next_token() {
@@ -709,6 +707,6 @@ pub async fn active_revisions(
             _ => break,
         }
     }
-    out.sort_by(|a, b| b.0.cmp(&a.0));
+    out.sort_by_key(|b| std::cmp::Reverse(b.0));
     Ok(out)
 }

@@ -298,10 +298,8 @@ pub async fn wait(
                 for ev in &obs.new_events {
                     on(WaitEvent::Event(ev));
                 }
-                if obs.changed {
-                    if let Some(s) = &svc {
-                        on(WaitEvent::Progress(s));
-                    }
+                if let (true, Some(s)) = (obs.changed, &svc) {
+                    on(WaitEvent::Progress(s));
                 }
                 last = svc;
                 if obs.decision.is_final() {

@@ -21,7 +21,7 @@ pub enum DeployError {
     /// An ECS service/cluster call failed.
     #[error(transparent)]
     #[diagnostic(transparent)]
-    Ecs(#[from] EcsError),
+    Ecs(Box<EcsError>),
     /// A task definition call failed.
     #[error(transparent)]
     #[diagnostic(transparent)]
@@ -107,4 +107,10 @@ pub enum DeployError {
         /// The current revision.
         current: i64,
     },
+}
+
+impl From<EcsError> for DeployError {
+    fn from(e: EcsError) -> Self {
+        DeployError::Ecs(Box::new(e))
+    }
 }
