@@ -279,10 +279,10 @@ fn print_human(
         "",
     );
     for r in &sg.added {
-        println!("{:<15} + {r}", "");
+        println!("{:<15} + added   {r}", "");
     }
     for r in &sg.removed {
-        println!("{:<15} - {r}", "");
+        println!("{:<15} - removed {r}", "");
     }
     if sg.added.is_empty() && sg.removed.is_empty() {
         let rules: Vec<String> = sg.rules.iter().map(|r| r.to_string()).collect();

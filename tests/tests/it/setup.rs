@@ -309,7 +309,10 @@ async fn setup_twice_creates_once_then_finds_everything_and_reconciles_ssh() {
     // Without --ssh-cidr there is no SSH rule at all.
     let (code, out, err) = setup(&rig, pkg.path(), &[]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("- tcp/22 from 198.51.100.0/24"), "{out}");
+    assert!(
+        out.contains("- removed tcp/22 from 198.51.100.0/24"),
+        "{out}"
+    );
     assert_eq!(
         inbound_rules(&sdk, "hello-ecs").await.1,
         expected_rules(None)
