@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
-use ecs_e2e::{Rig, aws_json, workspace_root};
+use ecs_e2e::{Rig, http_call, workspace_root};
 use serde_json::json;
 
 const GROUP: &str = "/ecs/bench";
@@ -248,6 +248,39 @@ fn task_id(t: usize) -> String {
         0xa000_0000u32 as usize + t * 0x0101_0101,
         t
     )
+}
+
+/// One AWS JSON-protocol call to moto (unsigned; moto checks no signature). Like
+/// `ecs_e2e::aws_json`, but an empty answer (CreateLogGroup, CreateLogStream) is fine.
+fn aws_json(
+    moto: &str,
+    service: &str,
+    target: &str,
+    body: &serde_json::Value,
+) -> Result<serde_json::Value> {
+    let auth = format!(
+        "AWS4-HMAC-SHA256 Credential=testing/20250101/{}/{service}/aws4_request, \
+         SignedHeaders=host, Signature=0",
+        ecs_e2e::REGION
+    );
+    let (status, text) = http_call(
+        moto,
+        "POST",
+        "/",
+        &[
+            ("X-Amz-Target", target),
+            ("Content-Type", "application/x-amz-json-1.1"),
+            ("Authorization", &auth),
+        ],
+        &serde_json::to_vec(body)?,
+    )?;
+    if status != 200 {
+        bail!("{target} answered {status}: {text}");
+    }
+    if text.trim().is_empty() {
+        return Ok(serde_json::Value::Null);
+    }
+    serde_json::from_str(&text).with_context(|| format!("{target} answered non-JSON: {text}"))
 }
 
 /// Cluster, task definition, service, log group, streams and `events` events.
