@@ -55,6 +55,19 @@ pub async fn run(args: DeployArgs, ctx: &Ctx) -> miette::Result<ExitCode> {
         );
     }
 
+    // What exists now (read-only); a missing service without --create-service stops here.
+    let facts = exec::gather(&ecs, config)
+        .await
+        .map_err(miette::Report::new)?;
+    if facts.service.is_none() && !args.create_service && !args.dry_run {
+        return Err(miette::Report::new(
+            ecs_core::deploy::DeployError::ServiceMissing {
+                cluster: config.cluster.clone(),
+                service: config.service.clone(),
+            },
+        ));
+    }
+
     // Build and push.
     let mut req = BuildRequest::from_config(config);
     req.cargo = super::build::cargo_options(&args.build);
@@ -119,9 +132,6 @@ pub async fn run(args: DeployArgs, ctx: &Ctx) -> miette::Result<ExitCode> {
     // Render with the digest, compare, decide.
     let rendered =
         ecs_core::taskdef::render(config, &reference, &region).map_err(miette::Report::new)?;
-    let facts = exec::gather(&ecs, config)
-        .await
-        .map_err(miette::Report::new)?;
     let the_plan = plan::plan(
         &rendered,
         &facts,

@@ -54,9 +54,9 @@ pub enum DeployError {
     #[diagnostic(
         code(cargo_ecs::deploy::logging_driver_unavailable),
         help(
-            "add it to ECS_AVAILABLE_LOGGING_DRIVERS in /etc/ecs/ecs.config on each instance, e.g. \
-             ECS_AVAILABLE_LOGGING_DRIVERS=[\"json-file\",\"awslogs\",\"{driver}\"], then restart the agent \
-             (`sudo systemctl restart ecs`); or choose a driver they advertise with `logs.driver`"
+            "add \"{driver}\" to the JSON list ECS_AVAILABLE_LOGGING_DRIVERS in /etc/ecs/ecs.config on each \
+             instance, keeping the drivers already listed (ECS_AVAILABLE_LOGGING_DRIVERS=[\"awslogs\",…,\"{driver}\"]), \
+             then restart the agent (`sudo systemctl restart ecs`); or choose a driver they advertise with `logs.driver`"
         )
     )]
     LoggingDriverUnavailable {

@@ -1,1 +1,379 @@
-//! End-to-end tests: deploy.
+//! End-to-end tests: `cargo ecs deploy` (and `diff`, `status`, `rollback`) on a copy of
+//! examples/hello against the rig — moto (ECS, ECR control plane, EC2) with
+//! MOTO_ECS_SERVICE_RUNNING=1 and the real local registry. The image the service ends up
+//! pointing at is pulled back from the registry and run with runc: it must answer `GET /`.
+//!
+//! The failure paths of the wait (FAILED rollouts, rollbacks, a breaker that never trips) are
+//! unit-tested in `ecs-core/src/deploy/wait.rs`: moto never produces them.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use ecs_e2e::{Rig, aws_json, free_port, run_image, workspace_root};
+use serde_json::{Value, json};
+
+const ECS: &str = "AmazonEC2ContainerServiceV20141113";
+
+/// A private copy of examples/hello (its own workspace), so tests can edit it.
+fn hello_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let src = workspace_root().join("examples/hello");
+    let manifest = std::fs::read_to_string(src.join("Cargo.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("Cargo.toml"),
+        format!("{manifest}\n[workspace]\n"),
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    std::fs::copy(src.join("src/main.rs"), dir.path().join("src/main.rs")).unwrap();
+    dir
+}
+
+/// One target dir for these tests, so the hello copies compile once.
+fn target_dir() -> PathBuf {
+    workspace_root().join("target/ecs-e2e-deploy")
+}
+
+fn ecs(rig: &Rig, action: &str, body: Value) -> Value {
+    aws_json(&rig.moto_url, "ecs", &format!("{ECS}.{action}"), &body)
+        .unwrap_or_else(|e| panic!("{action}: {e:#}"))
+}
+
+/// Runs `cargo ecs ARGS` in `dir` (found by the current directory, as a user would).
+fn cargo_ecs(rig: &Rig, dir: &Path, args: &[&str]) -> Output {
+    rig.cargo_ecs()
+        .args(args)
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", target_dir())
+        .output()
+        .unwrap()
+}
+
+fn json_stdout(out: &Output) -> Value {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON object ({e}):\n{stdout}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn service(rig: &Rig, cluster: &str) -> Value {
+    let out = ecs(
+        rig,
+        "DescribeServices",
+        json!({"cluster": cluster, "services": ["hello"]}),
+    );
+    out["services"][0].clone()
+}
+
+fn revisions(rig: &Rig) -> Vec<String> {
+    let out = ecs(
+        rig,
+        "ListTaskDefinitions",
+        json!({"familyPrefix": "hello", "status": "ACTIVE"}),
+    );
+    out["taskDefinitionArns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect()
+}
+
+fn image_of(rig: &Rig, task_definition: &str) -> String {
+    let td = ecs(
+        rig,
+        "DescribeTaskDefinition",
+        json!({"taskDefinition": task_definition}),
+    );
+    td["taskDefinition"]["containerDefinitions"][0]["image"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn deploy_creates_reuses_and_registers_only_on_change() {
+    let rig = Rig::start().unwrap();
+    ecs(&rig, "CreateCluster", json!({"clusterName": "default"}));
+    let app = hello_copy();
+
+    // 1. A first deploy creates the service.
+    let out = cargo_ecs(
+        &rig,
+        app.path(),
+        &["deploy", "--create-service", "--format", "json"],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "first deploy failed:\n{stderr}");
+    let first = json_stdout(&out);
+    assert_eq!(first["service"]["action"], "created", "{first}");
+    assert_eq!(first["taskDefinition"]["registered"], true);
+    assert_eq!(first["taskDefinition"]["revision"], 1);
+    assert_eq!(first["deployment"]["result"], "succeeded");
+    assert!(first["pushed"]["blobsUploaded"].as_u64().unwrap() > 0);
+    assert!(
+        stderr.contains("default VPC"),
+        "says which network it chose:\n{stderr}"
+    );
+
+    let svc = service(&rig, "default");
+    assert_eq!(svc["status"], "ACTIVE");
+    assert_eq!(svc["launchType"], "FARGATE");
+    assert_eq!(svc["runningCount"], 1);
+    let td1 = svc["taskDefinition"].as_str().unwrap().to_string();
+    assert!(td1.ends_with("task-definition/hello:1"), "{td1}");
+    let subnets = &svc["networkConfiguration"]["awsvpcConfiguration"]["subnets"];
+    assert!(!subnets.as_array().unwrap().is_empty(), "{svc}");
+    let image1 = image_of(&rig, &td1);
+    assert_eq!(image1, first["image"].as_str().unwrap());
+    let (repo, digest) = image1.split_once('@').unwrap();
+    assert!(
+        repo.ends_with(".dkr.ecr.us-east-1.amazonaws.com/hello"),
+        "{image1}"
+    );
+    assert!(digest.starts_with("sha256:") && digest.len() == 71);
+
+    // The image the service points to is in the registry, runs, and answers GET /.
+    let running = run_image(&rig.registry_url, &image1, free_port().unwrap()).unwrap();
+    let (status, body) = running.get("/").unwrap();
+    assert_eq!(status, 200, "{body}\n{}", running.log());
+    assert!(body.contains("Hello from cargo ecs!"), "{body}");
+    drop(running);
+
+    // 2. No change: no new revision, nothing uploaded, service left alone.
+    let out = cargo_ecs(&rig, app.path(), &["deploy", "--format", "json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "second deploy failed:\n{stderr}");
+    let second = json_stdout(&out);
+    assert_eq!(second["taskDefinition"]["registered"], false, "{second}");
+    assert_eq!(second["taskDefinition"]["revision"], 1);
+    assert_eq!(second["service"]["action"], "unchanged");
+    assert_eq!(second["pushed"]["blobsUploaded"], 0);
+    assert_eq!(second["pushed"]["bytesUploaded"], 0);
+    assert!(second["deployment"].is_null());
+    assert!(stderr.contains("Reusing revision hello:1"), "{stderr}");
+    assert!(stderr.contains("nothing to do"), "{stderr}");
+    assert_eq!(revisions(&rig).len(), 1);
+
+    // `diff` agrees: same (exit 0).
+    let out = cargo_ecs(&rig, app.path(), &["diff"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // 3. Change `environment`: dry run first (changes nothing), then the deploy.
+    let manifest = app.path().join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        text.replace(
+            r#"environment = { RUST_LOG = "info" }"#,
+            r#"environment = { RUST_LOG = "info", GREETING_STYLE = "loud" }"#,
+        ),
+    )
+    .unwrap();
+    let out = cargo_ecs(&rig, app.path(), &["diff"]);
+    assert_eq!(out.status.code(), Some(1));
+    let diff = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        diff.contains("+          \"name\": \"GREETING_STYLE\""),
+        "{diff}"
+    );
+
+    let out = cargo_ecs(&rig, app.path(), &["deploy", "--dry-run"]);
+    let plan = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(plan.contains("register a new revision of hello"), "{plan}");
+    assert!(
+        plan.contains("update (task definition hello:1 → new)"),
+        "{plan}"
+    );
+    assert!(plan.contains("GREETING_STYLE"), "{plan}");
+    assert_eq!(revisions(&rig).len(), 1, "--dry-run registered nothing");
+    assert_eq!(service(&rig, "default")["taskDefinition"], td1.as_str());
+
+    let out = cargo_ecs(&rig, app.path(), &["deploy", "--format", "json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "third deploy failed:\n{stderr}");
+    let third = json_stdout(&out);
+    assert_eq!(third["taskDefinition"]["registered"], true, "{third}");
+    assert_eq!(third["taskDefinition"]["revision"], 2);
+    assert_eq!(third["service"]["action"], "updated");
+    assert_eq!(third["deployment"]["result"], "succeeded");
+    let td2 = service(&rig, "default")["taskDefinition"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(td2.ends_with("task-definition/hello:2"), "{td2}");
+    let image2 = image_of(&rig, &td2);
+    let env = ecs(
+        &rig,
+        "DescribeTaskDefinition",
+        json!({"taskDefinition": td2}),
+    )["taskDefinition"]["containerDefinitions"][0]["environment"]
+        .clone();
+    assert!(env.to_string().contains("GREETING_STYLE"), "{env}");
+    assert_eq!(revisions(&rig).len(), 2);
+
+    // `status --format json` shows the service on revision 2.
+    let out = cargo_ecs(&rig, app.path(), &["status", "--format", "json"]);
+    let status = json_stdout(&out);
+    assert_eq!(status["taskDefinition"], td2.as_str());
+    assert_eq!(status["deployments"][0]["status"], "PRIMARY");
+
+    // 4. `rollback` points the service back at revision 1 and waits.
+    let out = cargo_ecs(&rig, app.path(), &["rollback", "--format", "json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rb = json_stdout(&out);
+    assert_eq!(rb["deployment"]["result"], "succeeded", "{rb}");
+    assert_eq!(service(&rig, "default")["taskDefinition"], td1.as_str());
+    assert_ne!(image1, image2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ec2_log_driver_not_advertised_fails_before_any_change() {
+    let rig = Rig::start().unwrap();
+    ecs(&rig, "CreateCluster", json!({"clusterName": "ec2"}));
+    let app = hello_copy();
+    let args = [
+        "deploy",
+        "--create-service",
+        "--cluster",
+        "ec2",
+        "--launch-type",
+        "ec2",
+        "--set",
+        r#"logs.driver="json-file""#,
+    ];
+
+    // No container instances at all.
+    let out = cargo_ecs(&rig, app.path(), &args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("has no container instances"), "{stderr}");
+    assert!(stderr.contains("ECS_AVAILABLE_LOGGING_DRIVERS"), "{stderr}");
+
+    // A real (moto) EC2 instance registered as a container instance that advertises awslogs
+    // only: RegisterContainerInstance ignores attributes, so PutAttributes with the ARN.
+    let sdk = ecs_core::aws::load_with_credentials(
+        &ecs_core::aws::AwsOptions {
+            profile: None,
+            region: Some("us-east-1".into()),
+            endpoint_url: Some(rig.moto_url.clone()),
+        },
+        "testing",
+        "testing",
+    )
+    .await
+    .unwrap();
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let run = ec2
+        .run_instances()
+        .image_id("ami-12c6146b")
+        .min_count(1)
+        .max_count(1)
+        .send()
+        .await
+        .unwrap();
+    let instance_id = run.instances()[0].instance_id().unwrap().to_string();
+    let ci = ecs(
+        &rig,
+        "RegisterContainerInstance",
+        json!({"cluster": "ec2",
+               "instanceIdentityDocument": json!({"instanceId": instance_id}).to_string()}),
+    );
+    let ci_arn = ci["containerInstance"]["containerInstanceArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let put = |name: &str| {
+        ecs(
+            &rig,
+            "PutAttributes",
+            json!({"cluster": "ec2", "attributes": [{
+                "name": format!("com.amazonaws.ecs.capability.logging-driver.{name}"),
+                "targetId": ci_arn,
+            }]}),
+        )
+    };
+    put("awslogs");
+
+    let out = cargo_ecs(&rig, app.path(), &args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("do not advertise the `json-file` log driver"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&instance_id),
+        "names the instance:\n{stderr}"
+    );
+    assert!(stderr.contains("ECS_AVAILABLE_LOGGING_DRIVERS"), "{stderr}");
+    assert!(stderr.contains("com.amazonaws.ecs.capability.logging-driver.json-file"));
+
+    // Nothing changed: no build, no ECR repository, no task definition, no service.
+    assert!(!stderr.contains("Building"), "{stderr}");
+    let repos = aws_json(
+        &rig.moto_url,
+        "ecr",
+        "AmazonEC2ContainerRegistry_V20150921.DescribeRepositories",
+        &json!({}),
+    )
+    .unwrap();
+    assert_eq!(repos["repositories"], json!([]), "{repos}");
+    assert!(revisions(&rig).is_empty());
+    assert_eq!(service(&rig, "ec2"), Value::Null);
+
+    // Once the instance advertises the driver, the EC2 deploy goes through.
+    put("json-file");
+    let out = cargo_ecs(&rig, app.path(), &args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("advertise the `json-file` log driver"),
+        "{stderr}"
+    );
+    let svc = service(&rig, "ec2");
+    assert_eq!(svc["launchType"], "EC2");
+    let td = ecs(
+        &rig,
+        "DescribeTaskDefinition",
+        json!({"taskDefinition": svc["taskDefinition"]}),
+    );
+    assert_eq!(
+        td["taskDefinition"]["containerDefinitions"][0]["logConfiguration"]["logDriver"],
+        "json-file"
+    );
+}
+
+#[test]
+fn deploy_to_a_missing_service_without_create_service_fails_before_building() {
+    let rig = Rig::start().unwrap();
+    ecs(&rig, "CreateCluster", json!({"clusterName": "default"}));
+    let app = hello_copy();
+    let out = cargo_ecs(&rig, app.path(), &["deploy"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("service `hello` does not exist"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--create-service"), "{stderr}");
+    assert!(!stderr.contains("Building"), "{stderr}");
+    assert!(revisions(&rig).is_empty(), "no revision registered");
+}
