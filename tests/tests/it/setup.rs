@@ -605,3 +605,80 @@ async fn init_github_writes_the_workflow_and_check_reports_drift() {
     );
     assert!(says(&err, "differs from the template"), "{err}");
 }
+
+#[tokio::test]
+async fn security_group_goes_into_the_vpc_of_the_configured_subnets() {
+    let rig = Rig::start().expect("rig starts");
+    let sdk = sdk(&rig).await;
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.42.0.0/16")
+        .send()
+        .await
+        .unwrap()
+        .vpc()
+        .and_then(|v| v.vpc_id())
+        .unwrap()
+        .to_string();
+    let subnet = ec2
+        .create_subnet()
+        .vpc_id(&vpc)
+        .cidr_block("10.42.1.0/24")
+        .send()
+        .await
+        .unwrap()
+        .subnet()
+        .and_then(|s| s.subnet_id())
+        .unwrap()
+        .to_string();
+    let pkg = package(&format!(
+        "{FARGATE}\n[package.metadata.ecs.network]\nsubnets = [\"{subnet}\"]\n"
+    ));
+    let (code, out, err) = setup(&rig, pkg.path(), &["--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let doc = json(&out);
+    assert_eq!(doc["network"]["vpc"], vpc.as_str());
+    assert_eq!(doc["network"]["subnets_from"], "config");
+    let groups = ec2
+        .describe_security_groups()
+        .group_ids(doc["security_group"]["id"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(groups.security_groups()[0].vpc_id(), Some(vpc.as_str()));
+
+    // Subnets from two VPCs: refused, naming both.
+    let default_subnet = ec2
+        .describe_subnets()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("default-for-az")
+                .values("true")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .subnets()[0]
+        .subnet_id()
+        .unwrap()
+        .to_string();
+    let mixed = package(&format!(
+        "{FARGATE}\n[package.metadata.ecs.network]\nsubnets = [\"{subnet}\", \"{default_subnet}\"]\n"
+    ));
+    let (code, _, err) = setup(&rig, mixed.path(), &[]);
+    assert_eq!(code, 1);
+    assert!(
+        says(&err, "spans more than one VPC") && says(&err, &vpc),
+        "{err}"
+    );
+
+    // A subnet that does not exist: a clear error naming it.
+    let missing = package(&format!(
+        "{FARGATE}\n[package.metadata.ecs.network]\nsubnets = [\"subnet-0123456789abcdef0\"]\n"
+    ));
+    let (code, _, err) = setup(&rig, missing.path(), &[]);
+    assert_eq!(code, 1);
+    assert!(says(&err, "subnet-0123456789abcdef0"), "{err}");
+}
