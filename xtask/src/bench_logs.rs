@@ -87,8 +87,8 @@ pub fn run(args: &[String]) -> Result<()> {
         cmd.arg(&awslogs)
             .args(["get", GROUP, "ALL", "--start", "30m ago", "--no-color"]);
     };
-    let tools: [(&str, &dyn Fn(&mut Command)); 2] =
-        [("cargo ecs logs", &ours_cmd), ("awslogs get", &awslogs_cmd)];
+    type Tool<'a> = (&'a str, &'a dyn Fn(&mut Command));
+    let tools: [Tool<'_>; 2] = [("cargo ecs logs", &ours_cmd), ("awslogs get", &awslogs_cmd)];
     let mut results: Vec<Vec<Sample>> = vec![Vec::new(), Vec::new()];
     for run in 0..opts.runs {
         for (i, (name, build)) in tools.iter().enumerate() {

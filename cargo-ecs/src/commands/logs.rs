@@ -155,11 +155,9 @@ async fn target(args: &LogsArgs, ctx: &Ctx) -> miette::Result<(String, String)> 
         && std::env::current_dir()
             .map(|d| !d.ancestors().any(|a| a.join("Cargo.toml").is_file()))
             .unwrap_or(false);
-    if outside_package {
-        if let Some(service) = &args.settings.service {
-            let cluster = args.settings.cluster.as_deref().unwrap_or("default");
-            return Ok((cluster.to_string(), service.clone()));
-        }
+    if let Some(service) = args.settings.service.as_ref().filter(|_| outside_package) {
+        let cluster = args.settings.cluster.as_deref().unwrap_or("default");
+        return Ok((cluster.to_string(), service.clone()));
     }
     let loaded = ctx.load(&args.settings).await?;
     Ok((loaded.config.cluster.clone(), loaded.config.service.clone()))

@@ -93,10 +93,8 @@ impl KWayMerge {
             self.buffered += 1;
         }
         c.exhausted = last;
-        if was_empty {
-            if let Some(h) = c.buf.front() {
-                self.heads.push(Reverse((h.timestamp, i)));
-            }
+        if let Some(h) = c.buf.front().filter(|_| was_empty) {
+            self.heads.push(Reverse((h.timestamp, i)));
         }
     }
 

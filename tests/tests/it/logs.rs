@@ -3,9 +3,11 @@
 //! seeded with CreateLogGroup/CreateLogStream/PutLogEvents, and the built binary reads them.
 
 use std::collections::{BTreeMap, HashSet};
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Output, Stdio};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_cloudwatchlogs::types::InputLogEvent;
@@ -38,6 +40,9 @@ struct Seeded {
     message: String,
 }
 
+/// (name, log driver, driver options) of one container.
+type ContainerSpec<'a> = (&'a str, LogDriver, &'a [(&'a str, &'a str)]);
+
 struct Moto {
     rt: tokio::runtime::Runtime,
     logs: aws_sdk_cloudwatchlogs::Client,
@@ -68,7 +73,7 @@ impl Moto {
     }
 
     /// A cluster, a task definition with `containers` (name, driver, options) and a service.
-    fn service(&self, family: &str, containers: &[(&str, LogDriver, &[(&str, &str)])]) {
+    fn service(&self, family: &str, containers: &[ContainerSpec<'_>]) {
         self.rt.block_on(async {
             self.ecs
                 .create_cluster()
@@ -584,4 +589,140 @@ fn logs_other_drivers_say_where_the_logs_went() {
         .collect();
     assert_eq!(by_container["app"], "splunk");
     assert_eq!(by_container.len(), 3);
+}
+
+/// A fault-injecting proxy in front of moto (moto never throttles): the first `throttle`
+/// FilterLogEvents calls get HTTP 400 `ThrottlingException`, as CloudWatch answers when the
+/// account's request quota is spent; every other request is forwarded to moto.
+fn throttling_proxy(moto_url: &str, throttle: usize) -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let upstream = moto_url.trim_start_matches("http://").to_string();
+    let seen = Arc::new(AtomicUsize::new(0));
+    let counter = seen.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { break };
+            let upstream = upstream.clone();
+            let counter = counter.clone();
+            std::thread::spawn(move || proxy_connection(conn, &upstream, &counter, throttle));
+        }
+    });
+    (url, seen)
+}
+
+fn proxy_connection(conn: TcpStream, upstream: &str, counter: &AtomicUsize, throttle: usize) {
+    let mut reader = BufReader::new(conn.try_clone().unwrap());
+    let mut client = conn;
+    loop {
+        // Request head.
+        let mut head = Vec::new();
+        loop {
+            let mut line = String::new();
+            match reader.read_line(&mut line) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+            if line == "\r\n" {
+                break;
+            }
+            head.push(line);
+        }
+        let header = |name: &str| {
+            head.iter().find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.trim()
+                    .eq_ignore_ascii_case(name)
+                    .then(|| v.trim().to_string())
+            })
+        };
+        let len: usize = header("content-length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let mut body = vec![0; len];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let target = header("x-amz-target").unwrap_or_default();
+        if target.ends_with("FilterLogEvents") && counter.fetch_add(1, Ordering::SeqCst) < throttle
+        {
+            let msg = br#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#;
+            let resp = format!(
+                "HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.1\r\n\
+                 Content-Length: {}\r\n\r\n",
+                msg.len()
+            );
+            if client
+                .write_all(resp.as_bytes())
+                .and_then(|()| client.write_all(msg))
+                .is_err()
+            {
+                return;
+            }
+            continue;
+        }
+        // Forward with `Connection: close`, relay the whole answer, then close.
+        let Ok(mut up) = TcpStream::connect(upstream) else {
+            return;
+        };
+        let mut req = String::new();
+        for l in head
+            .iter()
+            .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+        {
+            req.push_str(l);
+        }
+        req.push_str("Connection: close\r\n\r\n");
+        let mut answer = Vec::new();
+        if up.write_all(req.as_bytes()).is_err()
+            || up.write_all(&body).is_err()
+            || up.read_to_end(&mut answer).is_err()
+        {
+            return;
+        }
+        let _ = client.write_all(&answer);
+        return;
+    }
+}
+
+#[test]
+fn logs_back_off_when_cloudwatch_throttles() {
+    let rig = Rig::start().unwrap();
+    let moto = Moto::new(&rig);
+    let seeded = seed_standard(&moto);
+    let (proxy, filter_calls) = throttling_proxy(&rig.moto_url, 5);
+    let dir = tempfile::tempdir().unwrap();
+    let t2 = task_id(2);
+    // One stream, so the throttled calls hit it in a row: the SDK's own 3 attempts give up,
+    // then our back-off retries until the proxy lets calls through.
+    let out = logs_cmd(
+        &rig,
+        dir.path(),
+        &[
+            "--format",
+            "json",
+            "--task",
+            &t2,
+            "--container",
+            "web",
+            "-v",
+        ],
+    )
+    .env("AWS_ENDPOINT_URL", &proxy)
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let got = parse_json(&out.stdout);
+    let want: Vec<_> = seeded
+        .iter()
+        .filter(|s| s.task == t2 && s.container == "web")
+        .cloned()
+        .collect();
+    assert_eq!(got, want);
+    assert!(filter_calls.load(Ordering::SeqCst) > 5);
+    assert!(
+        stderr.contains("FilterLogEvents throttled; retrying"),
+        "{stderr}"
+    );
 }
