@@ -377,3 +377,95 @@ fn deploy_to_a_missing_service_without_create_service_fails_before_building() {
     assert!(!stderr.contains("Building"), "{stderr}");
     assert!(revisions(&rig).is_empty(), "no revision registered");
 }
+
+/// moto with MOTO_ECS_SERVICE_RUNNING=0: the deployment stays IN_PROGRESS with nothing
+/// running, like a circuit breaker that never trips. The real poll loop must give up on the
+/// no-progress limit with exit 3 and say how to keep watching.
+#[test]
+fn a_rollout_that_never_progresses_ends_with_exit_3() {
+    let rig = Rig::start_with(|o| o.ecs_service_running = 0).unwrap();
+    ecs(&rig, "CreateCluster", json!({"clusterName": "default"}));
+    let app = hello_copy();
+    let started = std::time::Instant::now();
+    let out = cargo_ecs(
+        &rig,
+        app.path(),
+        &[
+            "deploy",
+            "--create-service",
+            "--no-progress-timeout",
+            "5s",
+            "--timeout",
+            "2m",
+            "--format",
+            "json",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    let summary = json_stdout(&out);
+    assert_eq!(summary["deployment"]["result"], "no-progress", "{summary}");
+    assert!(
+        stderr.contains("IN_PROGRESS"),
+        "rollout progress shown:\n{stderr}"
+    );
+    assert!(stderr.contains("cargo ecs status --wait"), "{stderr}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(100));
+
+    // `status --wait` follows the same deployment and also ends with 3.
+    let out = cargo_ecs(&rig, app.path(), &["status", "--wait", "--timeout", "4s"]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Ctrl-C while waiting: the wait stops, the service is left as it is, and the user is told
+/// how to keep watching.
+#[test]
+fn ctrl_c_stops_waiting_and_leaves_the_service_alone() {
+    use std::io::Read;
+    let rig = Rig::start_with(|o| o.ecs_service_running = 0).unwrap();
+    ecs(&rig, "CreateCluster", json!({"clusterName": "default"}));
+    let app = hello_copy();
+    let mut child = rig
+        .cargo_ecs()
+        .args(["deploy", "--create-service", "--no-progress-timeout", "10m"])
+        .current_dir(app.path())
+        .env("CARGO_TARGET_DIR", target_dir())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the service exists (the deploy is then waiting), then interrupt.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while service(&rig, "default").is_null() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "service never created"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("stopped waiting"), "{stderr}");
+    assert!(stderr.contains("cargo ecs status --wait"), "{stderr}");
+    let svc = service(&rig, "default");
+    assert_eq!(svc["status"], "ACTIVE");
+    assert!(svc["taskDefinition"].as_str().unwrap().ends_with("hello:1"));
+}
