@@ -480,6 +480,37 @@ pub fn aws_json(
     serde_json::from_str(&text).with_context(|| format!("{target} answered non-JSON: {text}"))
 }
 
+/// The task definition ARN a service runs and the image of its first container, read from
+/// moto the way `aws ecs describe-services` / `describe-task-definition` would.
+pub fn deployed_image(moto_url: &str, cluster: &str, service: &str) -> Result<(String, String)> {
+    const ECS: &str = "AmazonEC2ContainerServiceV20141113";
+    let services = aws_json(
+        moto_url,
+        "ecs",
+        &format!("{ECS}.DescribeServices"),
+        &serde_json::json!({ "cluster": cluster, "services": [service] }),
+    )?;
+    let taskdef = services
+        .pointer("/services/0/taskDefinition")
+        .and_then(|v| v.as_str())
+        .with_context(|| {
+            format!("service `{service}` not found in cluster `{cluster}`: {services}")
+        })?
+        .to_string();
+    let described = aws_json(
+        moto_url,
+        "ecs",
+        &format!("{ECS}.DescribeTaskDefinition"),
+        &serde_json::json!({ "taskDefinition": taskdef }),
+    )?;
+    let image = described
+        .pointer("/taskDefinition/containerDefinitions/0/image")
+        .and_then(|v| v.as_str())
+        .with_context(|| format!("{taskdef} has no container image"))?
+        .to_string();
+    Ok((taskdef, image))
+}
+
 /// The command line of a live process (NUL separators replaced by spaces), if it exists.
 pub fn process_cmdline(pid: u32) -> Option<String> {
     let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
-use ecs_e2e::{RigState, aws_json, env_for};
+use ecs_e2e::{RigState, env_for};
 
 use crate::rig;
 
@@ -211,30 +211,8 @@ fn scrub_env(cmd: &mut Command) {
 /// Reads the image the service's task definition points to from moto, pulls it from the
 /// registry, runs it and checks `GET /`.
 fn check_deployed_image(state: &RigState) -> Result<()> {
-    const ECS: &str = "AmazonEC2ContainerServiceV20141113";
-    let services = aws_json(
-        &state.moto_url,
-        "ecs",
-        &format!("{ECS}.DescribeServices"),
-        &serde_json::json!({ "cluster": CLUSTER, "services": [SERVICE] }),
-    )?;
-    let taskdef = services
-        .pointer("/services/0/taskDefinition")
-        .and_then(|v| v.as_str())
-        .with_context(|| format!("service {SERVICE} in cluster {CLUSTER} not found: {services}"))?
-        .to_string();
+    let (taskdef, image) = ecs_e2e::deployed_image(&state.moto_url, CLUSTER, SERVICE)?;
     println!("  service {SERVICE} runs {taskdef}");
-    let described = aws_json(
-        &state.moto_url,
-        "ecs",
-        &format!("{ECS}.DescribeTaskDefinition"),
-        &serde_json::json!({ "taskDefinition": taskdef }),
-    )?;
-    let image = described
-        .pointer("/taskDefinition/containerDefinitions/0/image")
-        .and_then(|v| v.as_str())
-        .context("the task definition has no container image")?
-        .to_string();
     println!("  image {image}");
     if !image.contains("@sha256:") {
         bail!("the task definition's image is not pinned by digest: {image}");

@@ -186,3 +186,94 @@ fn xtask_rig_up_env_down_stops_exactly_its_own_processes() {
     );
     assert!(http_request(&state.moto_url, "GET", "/moto-api/", None).is_err());
 }
+
+/// The last step of `cargo xtask demo`, on real parts: an image `cargo ecs build --push` put in
+/// the registry, a service on moto pointing at it, then [`ecs_e2e::deployed_image`] finds it
+/// and [`ecs_e2e::run_image`] pulls (skopeo), unpacks (umoci) and runs (runc) it.
+#[test]
+fn the_demo_check_finds_the_services_image_and_it_answers() {
+    let rig = Rig::start().unwrap();
+    let app = tempfile::tempdir().unwrap();
+    let src = ecs_e2e::workspace_root().join("examples/hello");
+    let manifest = std::fs::read_to_string(src.join("Cargo.toml")).unwrap();
+    // Its own workspace, so the copy builds outside ours.
+    std::fs::write(
+        app.path().join("Cargo.toml"),
+        format!("{manifest}\n[workspace]\n"),
+    )
+    .unwrap();
+    std::fs::create_dir(app.path().join("src")).unwrap();
+    std::fs::copy(src.join("src/main.rs"), app.path().join("src/main.rs")).unwrap();
+
+    let out = rig
+        .cargo_ecs()
+        .args(["build", "--push", "--manifest-path"])
+        .arg(app.path().join("Cargo.toml"))
+        // The build tests' target dir, so the release build of hello is shared.
+        .env(
+            "CARGO_TARGET_DIR",
+            ecs_e2e::workspace_root().join("target/ecs-e2e-build"),
+        )
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "cargo ecs build --push failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let reference = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert!(reference.contains("/hello@sha256:"), "{reference}");
+
+    const ECS: &str = "AmazonEC2ContainerServiceV20141113";
+    let call = |op: &str, body: serde_json::Value| {
+        ecs_e2e::aws_json(&rig.moto_url, "ecs", &format!("{ECS}.{op}"), &body).unwrap()
+    };
+    call(
+        "CreateCluster",
+        serde_json::json!({ "clusterName": "default" }),
+    );
+    call(
+        "RegisterTaskDefinition",
+        serde_json::json!({
+            "family": "hello",
+            "containerDefinitions": [
+                { "name": "hello", "image": reference, "memory": 128, "essential": true }
+            ]
+        }),
+    );
+    call(
+        "CreateService",
+        serde_json::json!({
+            "cluster": "default",
+            "serviceName": "hello",
+            "taskDefinition": "hello",
+            "desiredCount": 1
+        }),
+    );
+
+    let (taskdef, image) = ecs_e2e::deployed_image(&rig.moto_url, "default", "hello").unwrap();
+    assert!(taskdef.ends_with("task-definition/hello:1"), "{taskdef}");
+    assert_eq!(image, reference);
+    let missing = ecs_e2e::deployed_image(&rig.moto_url, "default", "nope").unwrap_err();
+    assert!(
+        format!("{missing:#}").contains("service `nope` not found"),
+        "{missing:#}"
+    );
+
+    let port = ecs_e2e::free_port().unwrap();
+    let running = ecs_e2e::run_image(&rig.registry_url, &image, port).unwrap();
+    let (status, body) = running.get("/").unwrap();
+    assert_eq!(status, 200, "{}", running.log());
+    assert_eq!(body.trim(), "Hello from cargo ecs! (hello 0.1.0)");
+    assert_eq!(running.get("/health").unwrap().0, 200);
+    let id = running.id.clone();
+    drop(running);
+    let list = std::process::Command::new("runc")
+        .arg("list")
+        .output()
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&list.stdout).contains(&id),
+        "container {id} left behind"
+    );
+}
