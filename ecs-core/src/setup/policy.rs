@@ -112,6 +112,7 @@ pub fn deployer_policy(s: &PolicyScope<'_>) -> Value {
             "Action": [
                 "logs:CreateLogGroup",
                 "logs:DescribeLogGroups",
+                "logs:DescribeLogStreams",
                 "logs:FilterLogEvents",
                 "logs:GetLogEvents",
                 "logs:PutRetentionPolicy",
@@ -139,20 +140,32 @@ pub fn deployer_policy(s: &PolicyScope<'_>) -> Value {
         "Resource": pass_role_resources,
         "Condition": { "StringEquals": { "iam:PassedToService": "ecs-tasks.amazonaws.com" } }
     }));
+    // Deploy reads the network (default VPC, subnets, the `<service>-ecs` group) when
+    // `network.*` is not configured; setup also changes it. EC2 has no resource-level
+    // permissions for the Describe* actions.
     statements.push(json!({
-        "Sid": "SetupNetworkOnly",
+        "Sid": "NetworkRead",
+        "Effect": "Allow",
+        "Action": [
+            "ec2:DescribeSecurityGroups",
+            "ec2:DescribeSubnets",
+            "ec2:DescribeVpcs",
+            "sts:GetCallerIdentity"
+        ],
+        "Resource": "*"
+    }));
+    statements.push(json!({
+        "Sid": "SetupOnly",
         "Effect": "Allow",
         "Action": [
             "ec2:AuthorizeSecurityGroupIngress",
             "ec2:CreateKeyPair",
             "ec2:CreateSecurityGroup",
+            "ec2:CreateTags",
+            "ec2:DeleteKeyPair",
             "ec2:DescribeKeyPairs",
             "ec2:DescribeSecurityGroupRules",
-            "ec2:DescribeSecurityGroups",
-            "ec2:DescribeSubnets",
-            "ec2:DescribeVpcs",
-            "ec2:RevokeSecurityGroupIngress",
-            "sts:GetCallerIdentity"
+            "ec2:RevokeSecurityGroupIngress"
         ],
         "Resource": "*"
     }));
@@ -227,6 +240,55 @@ mod tests {
             pass["Condition"]["StringEquals"]["iam:PassedToService"],
             "ecs-tasks.amazonaws.com"
         );
+    }
+
+    #[test]
+    fn every_action_cargo_ecs_calls_is_allowed() {
+        let p = deployer_policy(&scope());
+        let allowed: Vec<&str> = p["Statement"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|st| st["Action"].as_array().into_iter().flatten())
+            .filter_map(|a| a.as_str())
+            .collect();
+        // The SDK operations the adapters use (grep of `ecs-core/src/aws` and `setup`).
+        for action in [
+            "ecr:GetAuthorizationToken",
+            "ecr:DescribeRepositories",
+            "ecr:CreateRepository",
+            "ecs:RegisterTaskDefinition",
+            "ecs:DescribeTaskDefinition",
+            "ecs:ListTaskDefinitions",
+            "ecs:CreateService",
+            "ecs:UpdateService",
+            "ecs:DescribeServices",
+            "ecs:DescribeTasks",
+            "ecs:ListTasks",
+            "ecs:DescribeClusters",
+            "ecs:CreateCluster",
+            "ecs:ListContainerInstances",
+            "ecs:DescribeContainerInstances",
+            "logs:CreateLogGroup",
+            "logs:PutRetentionPolicy",
+            "logs:DescribeLogGroups",
+            "logs:DescribeLogStreams",
+            "logs:FilterLogEvents",
+            "ec2:DescribeVpcs",
+            "ec2:DescribeSubnets",
+            "ec2:DescribeSecurityGroups",
+            "ec2:DescribeSecurityGroupRules",
+            "ec2:CreateSecurityGroup",
+            "ec2:AuthorizeSecurityGroupIngress",
+            "ec2:RevokeSecurityGroupIngress",
+            "ec2:DescribeKeyPairs",
+            "ec2:CreateKeyPair",
+            "ec2:DeleteKeyPair",
+            "sts:GetCallerIdentity",
+            "iam:PassRole",
+        ] {
+            assert!(allowed.contains(&action), "{action} missing");
+        }
     }
 
     #[test]
