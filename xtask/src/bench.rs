@@ -1,7 +1,347 @@
-//! `cargo xtask bench`.
+//! `cargo xtask bench image | logs`: side-by-side benchmarks against peer tools, measured in
+//! one run on the same inputs, printed as a table with ratios.
+//!
+//! `image`: the release build of `examples/hello` (static, as `cargo ecs build` makes it),
+//! plus a large case (the same files and a ~80 MB binary payload) so fixed costs do not hide
+//! throughput. Assembly: cargo-ecs (`ecs_core::image::assemble`, in process) vs `umoci`
+//! (init + new + insert + config) vs `tar | gzip -6 -n | sha256sum`. Push, to the rig's real
+//! registry, fresh repository each time: cargo-ecs (`Registry::push_image`) vs
+//! `skopeo copy oci:… docker://…` of the same layout. Median of N runs (`--runs N`, default 3).
+//!
+//! `logs` is H5's (`bench_logs.rs`); this module only dispatches to it.
 
-use anyhow::{Result, bail};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
-pub fn run(_args: &[String]) -> Result<()> {
-    bail!("`cargo xtask bench` is not built yet")
+use anyhow::{Context, Result, bail};
+use ecs_core::config::{Architecture, BaseImage, ContainerConfig, ImageConfig, Include};
+use ecs_core::image::{BuildRequest, BuiltImage};
+use ecs_core::registry::{Credentials, Registry, RegistryAccess};
+use ecs_e2e::{REGISTRY_PASSWORD, REGISTRY_USER, Rig, workspace_root};
+
+pub fn run(args: &[String]) -> Result<()> {
+    let rest = args.get(1..).unwrap_or(&[]);
+    match args.first().map(String::as_str) {
+        Some("image") => image(rest),
+        Some("logs") => logs(rest),
+        _ => bail!("usage: cargo xtask bench <image|logs> [--runs N]"),
+    }
+}
+
+fn logs(args: &[String]) -> Result<()> {
+    crate::bench_logs::run(args)
+}
+
+fn runs_arg(args: &[String]) -> Result<usize> {
+    match args.iter().position(|a| a == "--runs") {
+        Some(i) => args
+            .get(i + 1)
+            .context("--runs needs a number")?
+            .parse()
+            .context("--runs needs a number"),
+        None => Ok(3),
+    }
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn time<T>(f: impl FnOnce() -> Result<T>) -> Result<(Duration, T)> {
+    let t = Instant::now();
+    let v = f()?;
+    Ok((t.elapsed(), v))
+}
+
+fn sh(cmd: &mut Command) -> Result<String> {
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("cannot run {cmd:?}"))?;
+    if !out.status.success() {
+        bail!(
+            "{cmd:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).to_string())
+}
+
+/// One benchmark case: the request (whose include may add a payload) and its staging
+/// directory holding the very same files as the image's layers.
+struct Case {
+    name: &'static str,
+    req: BuildRequest,
+    binary: PathBuf,
+    staging: PathBuf,
+}
+
+fn image(args: &[String]) -> Result<()> {
+    let runs = runs_arg(args)?;
+    let root = workspace_root();
+    let work = root.join("target/bench-image");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work)?;
+
+    // The binary, built the way `cargo ecs build` builds it (release, static).
+    let hello = root.join("examples/hello");
+    let mut req = request(&hello);
+    req.target_dir = Some(root.join("target/bench-image-target"));
+    eprintln!("bench: building examples/hello (release, static)…");
+    let binary = ecs_core::image::build::cargo_build(&ecs_core::image::build::CargoBuild {
+        manifest_path: &req.manifest_path,
+        bin: "hello",
+        target_dir: req.target_dir.as_deref(),
+        architecture: Architecture::X86_64,
+        needs_static: true,
+        options: &req.cargo,
+    })?;
+
+    // The large case: the same image plus an ~80 MB payload (the debug cargo-ecs binary, a
+    // realistic mix of code and data).
+    let payload_src = root.join("target/debug/cargo-ecs");
+    let payload_dir = work.join("payload");
+    std::fs::create_dir_all(&payload_dir)?;
+    let mut cases = vec![Case {
+        name: "hello",
+        req: req.clone(),
+        binary: binary.clone(),
+        staging: work.join("stage-hello"),
+    }];
+    if payload_src.is_file() {
+        std::fs::copy(&payload_src, payload_dir.join("payload.bin"))?;
+        let mut big = req.clone();
+        big.manifest_path = hello.join("Cargo.toml");
+        big.image.include = vec![Include {
+            from: payload_dir.clone(),
+            to: "/app/data".into(),
+        }];
+        cases.push(Case {
+            name: "hello+80MB",
+            req: big,
+            binary: binary.clone(),
+            staging: work.join("stage-big"),
+        });
+    } else {
+        eprintln!("bench: no target/debug/cargo-ecs, skipping the large case");
+    }
+
+    eprintln!("bench: starting the rig (moto + docker-registry)…");
+    let rig = Rig::start()?;
+    let hostport = rig.registry_url.trim_start_matches("http://").to_string();
+    let rt = tokio::runtime::Runtime::new()?;
+
+    let mut rows = Vec::new();
+    for case in &cases {
+        let image = ecs_core::image::assemble(&case.req, &case.binary, None)?;
+        stage(&image, &case.staging)?;
+        let size: u64 = image.layers.iter().map(|l| l.size).sum();
+        let raw: u64 = dir_size(&case.staging);
+
+        // Assembly.
+        let mut ours = Vec::new();
+        let mut umoci = Vec::new();
+        let mut pipe = Vec::new();
+        for i in 0..runs {
+            ours.push(
+                time(|| {
+                    ecs_core::image::assemble(&case.req, &case.binary, None)
+                        .map_err(anyhow::Error::from)
+                })?
+                .0,
+            );
+            let layout = work.join(format!("umoci-{}-{i}", case.name));
+            umoci.push(time(|| umoci_assemble(&layout, &case.staging))?.0);
+            pipe.push(time(|| tar_gzip_sha(&case.staging))?.0);
+        }
+        // Push: same layout, fresh repositories.
+        let layout = work.join(format!("layout-{}", case.name));
+        ecs_core::registry::layout::write(&layout, &image)?;
+        let mut ours_push = Vec::new();
+        let mut skopeo = Vec::new();
+        for i in 0..runs {
+            let repo = format!(
+                "bench-ours-{}-{i}",
+                case.name.replace('+', "-").to_lowercase()
+            );
+            ours_push.push(time(|| rt.block_on(push_ours(&hostport, &repo, &image)))?.0);
+            let repo = format!(
+                "bench-skopeo-{}-{i}",
+                case.name.replace('+', "-").to_lowercase()
+            );
+            skopeo.push(
+                time(|| {
+                    sh(Command::new("skopeo").args([
+                        "copy",
+                        "--quiet",
+                        "--dest-tls-verify=false",
+                        "--dest-creds",
+                        &format!("{REGISTRY_USER}:{REGISTRY_PASSWORD}"),
+                        &format!("oci:{}:latest", layout.display()),
+                        &format!("docker://{hostport}/{repo}:latest"),
+                    ]))
+                })?
+                .0,
+            );
+        }
+        rows.push((
+            case.name,
+            raw,
+            size,
+            median(ours),
+            median(umoci),
+            median(pipe),
+            median(ours_push),
+            median(skopeo),
+        ));
+    }
+
+    let ms = |d: Duration| format!("{:.0} ms", d.as_secs_f64() * 1000.0);
+    let ratio = |a: Duration, b: Duration| format!("{:.2}x", b.as_secs_f64() / a.as_secs_f64());
+    println!(
+        "image assembly (median of {runs}; ratio = peer time / cargo-ecs time, >1 means cargo-ecs is faster)"
+    );
+    println!(
+        "{:<12} {:>9} {:>9} | {:>9} {:>9} {:>9} | {:>8} {:>8}",
+        "case", "raw", "gzip", "cargo-ecs", "umoci", "tar|gz|sha", "umoci", "pipeline"
+    );
+    for r in &rows {
+        println!(
+            "{:<12} {:>9} {:>9} | {:>9} {:>9} {:>9} | {:>8} {:>8}",
+            r.0,
+            ecs_core::registry::http::human_bytes(r.1),
+            ecs_core::registry::http::human_bytes(r.2),
+            ms(r.3),
+            ms(r.4),
+            ms(r.5),
+            ratio(r.3, r.4),
+            ratio(r.3, r.5)
+        );
+    }
+    println!();
+    println!("push to the local registry, fresh repository (median of {runs})");
+    println!(
+        "{:<12} {:>9} {:>9} | {:>8}",
+        "case", "cargo-ecs", "skopeo", "skopeo/ours"
+    );
+    for r in &rows {
+        println!(
+            "{:<12} {:>9} {:>9} | {:>8}",
+            r.0,
+            ms(r.6),
+            ms(r.7),
+            ratio(r.6, r.7)
+        );
+    }
+    drop(rig);
+    Ok(())
+}
+
+fn request(hello: &Path) -> BuildRequest {
+    let image = ImageConfig {
+        repository: "hello".into(),
+        base: BaseImage::Scratch,
+        bin: "hello".into(),
+        tags: vec!["latest".into()],
+        include: Vec::new(),
+        user: "65532:65532".into(),
+        ca_certificates: true,
+        tag_mutability: "MUTABLE".into(),
+    };
+    let container = ContainerConfig {
+        name: "hello".into(),
+        port: Some(8080),
+        command: Vec::new(),
+        environment: Default::default(),
+        secrets: Default::default(),
+        health_check: None,
+    };
+    BuildRequest::new(
+        hello.join("Cargo.toml"),
+        "0.1.0",
+        image,
+        container,
+        Architecture::X86_64,
+    )
+}
+
+/// Unpacks our layers into a directory: the same files the peers package.
+fn stage(image: &BuiltImage, dir: &Path) -> Result<()> {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir)?;
+    for l in &image.layers {
+        let mut cmd = Command::new("tar");
+        cmd.args(["-xzf", "-", "-C"]).arg(dir).stdin(Stdio::piped());
+        let mut child = cmd.spawn()?;
+        if let Some(mut stdin) = child.stdin.take() {
+            std::io::Write::write_all(&mut stdin, &l.data)?;
+        }
+        if !child.wait()?.success() {
+            bail!("tar -x of a layer failed");
+        }
+    }
+    Ok(())
+}
+
+fn dir_size(dir: &Path) -> u64 {
+    let mut total = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            match e.metadata() {
+                Ok(m) if m.is_dir() => stack.push(e.path()),
+                Ok(m) => total += m.len(),
+                Err(_) => {}
+            }
+        }
+    }
+    total
+}
+
+fn umoci_assemble(layout: &Path, staging: &Path) -> Result<()> {
+    let _ = std::fs::remove_dir_all(layout);
+    let image = format!("{}:latest", layout.display());
+    sh(Command::new("umoci").args(["init", "--layout"]).arg(layout))?;
+    sh(Command::new("umoci").args(["new", "--image", &image]))?;
+    sh(Command::new("umoci")
+        .args(["insert", "--rootless", "--image", &image])
+        .arg(staging)
+        .arg("/"))?;
+    sh(Command::new("umoci").args([
+        "config",
+        "--image",
+        &image,
+        "--config.entrypoint",
+        "/app/hello",
+        "--config.user",
+        "65532:65532",
+    ]))?;
+    Ok(())
+}
+
+fn tar_gzip_sha(staging: &Path) -> Result<()> {
+    sh(Command::new("sh").arg("-c").arg(format!(
+        "tar --sort=name --owner=0 --group=0 --mtime=@0 -C '{}' -cf - . | gzip -6 -n | sha256sum",
+        staging.display()
+    )))?;
+    Ok(())
+}
+
+async fn push_ours(hostport: &str, repo: &str, image: &BuiltImage) -> Result<()> {
+    let registry = Registry::new(&RegistryAccess {
+        host: hostport.to_string(),
+        endpoint: None,
+        credentials: Some(Credentials::new(REGISTRY_USER, REGISTRY_PASSWORD)),
+    })?;
+    registry
+        .push_image(
+            repo,
+            image,
+            &["latest".to_string()],
+            &ecs_core::progress::Silent,
+        )
+        .await?;
+    Ok(())
 }

@@ -25,7 +25,7 @@ use crate::progress::Reporter;
 /// Blobs above this size are uploaded in chunks.
 pub const CHUNK_THRESHOLD: usize = 10 * 1024 * 1024;
 /// Chunk size for chunked uploads (FACTS.md: ECR parts are 5 MiB minimum, 10 MiB safe max).
-pub const CHUNK_SIZE: usize = 8 * 1024 * 1024;
+pub const CHUNK_SIZE: usize = 10 * 1024 * 1024;
 
 /// The manifest media types we accept when pulling.
 pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
@@ -542,13 +542,14 @@ impl Registry {
             });
         };
 
-        let mut sent = 0u64;
+        // Zero-copy views of the blob for every request body (and every retry).
+        let data = bytes::Bytes::from_owner(data.clone());
         let monolithic = data.len() <= CHUNK_THRESHOLD;
         if !monolithic {
             for (i, chunk) in data.chunks(CHUNK_SIZE).enumerate() {
                 let from = i * CHUNK_SIZE;
                 let to = from + chunk.len() - 1;
-                let body = data[from..=to].to_vec();
+                let body = data.slice(from..=to);
                 let len = body.len();
                 let r = self
                     .send(Method::PATCH, loc.clone(), &scope, &|r| {
@@ -569,7 +570,6 @@ impl Registry {
                     loc = next;
                 }
                 progress(len as u64);
-                sent += len as u64;
             }
         }
         loc.query_pairs_mut().append_pair("digest", digest.as_str());
@@ -596,7 +596,6 @@ impl Registry {
         if monolithic {
             progress(len as u64);
         }
-        let _ = sent;
         Ok(Attempt::Done(()))
     }
 
@@ -789,15 +788,18 @@ impl Registry {
             stats.bytes_uploaded += u?;
             stats.blobs_uploaded += 1;
         }
-        // 4. Manifest by digest, then tags.
+        // 4. The manifest: under each tag (which also makes it addressable by digest), or by
+        //    digest when there are no tags.
         let digest = image.digest();
-        self.put_manifest(
-            repo,
-            digest.as_str(),
-            &image.manifest_media_type,
-            &image.manifest,
-        )
-        .await?;
+        if tags.is_empty() {
+            self.put_manifest(
+                repo,
+                digest.as_str(),
+                &image.manifest_media_type,
+                &image.manifest,
+            )
+            .await?;
+        }
         for tag in tags {
             self.put_tag(repo, tag, image).await?;
         }
@@ -821,9 +823,6 @@ impl Registry {
         image: &BuiltImage,
     ) -> Result<(), RegistryError> {
         let digest = image.digest();
-        if self.manifest_digest(repo, tag).await?.as_ref() == Some(digest) {
-            return Ok(());
-        }
         match self
             .put_manifest(repo, tag, &image.manifest_media_type, &image.manifest)
             .await
