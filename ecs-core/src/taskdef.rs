@@ -121,10 +121,10 @@ pub fn log_options(config: &Config, region: &str) -> BTreeMap<String, String> {
             options.insert("awslogs-group".into(), group.clone());
         }
         options.insert("awslogs-region".into(), region.to_string());
-        if let Some(prefix) = &logs.stream_prefix {
-            if !prefix.is_empty() {
-                options.insert("awslogs-stream-prefix".into(), prefix.clone());
-            }
+        if let Some(prefix) = &logs.stream_prefix
+            && !prefix.is_empty()
+        {
+            options.insert("awslogs-stream-prefix".into(), prefix.clone());
         }
         if logs.create_group {
             options.insert("awslogs-create-group".into(), "true".into());
@@ -236,10 +236,11 @@ pub fn strip_describe_output(value: &Value) -> Option<Map<String, Value>> {
     for field in READ_ONLY_FIELDS {
         inner.remove(*field);
     }
-    if let Some(Value::Array(tags)) = tags {
-        if !tags.is_empty() && !inner.contains_key("tags") {
-            inner.insert("tags".into(), Value::Array(tags));
-        }
+    if let Some(Value::Array(tags)) = tags
+        && !tags.is_empty()
+        && !inner.contains_key("tags")
+    {
+        inner.insert("tags".into(), Value::Array(tags));
     }
     Some(inner)
 }
@@ -354,14 +355,17 @@ pub fn check(value: &Value) -> Vec<TaskDefProblem> {
         .and_then(Value::as_str)
         .unwrap_or(if fargate { "" } else { "bridge" });
 
-    if let Ok(bytes) = serde_json::to_vec(value) {
-        if bytes.len() > MAX_PAYLOAD_BYTES {
-            out.push(problem(
-                "",
-                format!("the RegisterTaskDefinition request would be {} bytes, over the 65,536-byte limit", bytes.len()),
-                "move large values (environment, command lines) into secrets or files in the image",
-            ));
-        }
+    if let Ok(bytes) = serde_json::to_vec(value)
+        && bytes.len() > MAX_PAYLOAD_BYTES
+    {
+        out.push(problem(
+            "",
+            format!(
+                "the RegisterTaskDefinition request would be {} bytes, over the 65,536-byte limit",
+                bytes.len()
+            ),
+            "move large values (environment, command lines) into secrets or files in the image",
+        ));
     }
     if fargate {
         if network_mode != "awsvpc" {
@@ -632,10 +636,10 @@ pub fn normalize(value: &Value) -> Value {
                     let Value::Object(p) = port else { continue };
                     p.entry("protocol")
                         .or_insert_with(|| Value::String("tcp".into()));
-                    if matches!(network_mode.as_str(), "awsvpc" | "host") {
-                        if let Some(cp) = p.get("containerPort").cloned() {
-                            p.entry("hostPort").or_insert(cp);
-                        }
+                    if matches!(network_mode.as_str(), "awsvpc" | "host")
+                        && let Some(cp) = p.get("containerPort").cloned()
+                    {
+                        p.entry("hostPort").or_insert(cp);
                     }
                 }
             }
@@ -645,13 +649,13 @@ pub fn normalize(value: &Value) -> Value {
             }
             for key in ["environment", "secrets"] {
                 if let Some(Value::Array(items)) = c.get_mut(key) {
-                    items.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
+                    items.sort_by_key(sort_key);
                 }
             }
-            if let Some(Value::Object(log)) = c.get_mut("logConfiguration") {
-                if let Some(Value::Array(items)) = log.get_mut("secretOptions") {
-                    items.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
-                }
+            if let Some(Value::Object(log)) = c.get_mut("logConfiguration")
+                && let Some(Value::Array(items)) = log.get_mut("secretOptions")
+            {
+                items.sort_by_key(sort_key);
             }
         }
     }
@@ -701,5 +705,126 @@ pub fn launch_type_of(value: &Value) -> LaunchType {
         LaunchType::Fargate
     } else {
         LaunchType::Ec2
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn normalize_applies_server_defaults_units_and_order() {
+        let ours = json!({
+            "family": "f", "networkMode": "awsvpc", "cpu": "0.25 vCPU", "memory": "1 GB",
+            "containerDefinitions": [{
+                "name": "a", "image": "i",
+                "portMappings": [{"containerPort": 80}],
+                "environment": [{"name": "B", "value": "2"}, {"name": "A", "value": "1"}],
+                "secrets": [{"name": "Z", "valueFrom": "/z"}, {"name": "Y", "valueFrom": "/y"}]
+            }]
+        });
+        let theirs = json!({"taskDefinition": {
+            "taskDefinitionArn": "arn:aws:ecs:us-east-1:123456789012:task-definition/f:3",
+            "revision": 3, "status": "ACTIVE", "compatibilities": ["EC2", "FARGATE"],
+            "requiresAttributes": [{"name": "x"}], "registeredAt": 1.0, "registeredBy": "me",
+            "family": "f", "networkMode": "awsvpc", "cpu": "256", "memory": "1024",
+            "volumes": [], "placementConstraints": [],
+            "containerDefinitions": [{
+                "name": "a", "image": "i", "cpu": 0, "essential": true,
+                "portMappings": [{"containerPort": 80, "hostPort": 80, "protocol": "tcp"}],
+                "environment": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}],
+                "secrets": [{"name": "Y", "valueFrom": "/y"}, {"name": "Z", "valueFrom": "/z"}],
+                "mountPoints": [], "volumesFrom": []
+            }]
+        }, "tags": []});
+        assert_eq!(normalize(&ours), normalize(&theirs));
+        assert!(!differs(&ours, &theirs));
+        let mut changed = theirs.clone();
+        changed["taskDefinition"]["containerDefinitions"][0]["environment"][0]["value"] =
+            json!("9");
+        assert!(differs(&ours, &changed));
+        // A container cpu that is really set, or essential false, is a difference.
+        let mut changed = theirs.clone();
+        changed["taskDefinition"]["containerDefinitions"][0]["essential"] = json!(false);
+        assert!(differs(&ours, &changed));
+    }
+
+    #[test]
+    fn bridge_host_port_is_not_defaulted() {
+        let a = json!({"networkMode": "bridge", "containerDefinitions": [{"name": "a", "portMappings": [{"containerPort": 80}]}]});
+        let b = json!({"networkMode": "bridge", "containerDefinitions": [{"name": "a", "portMappings": [{"containerPort": 80, "hostPort": 80}]}]});
+        assert!(differs(&a, &b));
+    }
+
+    #[test]
+    fn strip_keeps_unknown_fields_and_wrapper_tags() {
+        let v = json!({"taskDefinition": {"family": "f", "revision": 2, "newThing": {"x": 1}, "status": "INACTIVE", "deregisteredAt": "t"}, "tags": [{"key": "k", "value": "v"}]});
+        let stripped = strip_describe_output(&v).unwrap();
+        assert_eq!(
+            Value::Object(stripped),
+            json!({"family": "f", "newThing": {"x": 1}, "tags": [{"key": "k", "value": "v"}]})
+        );
+        assert!(strip_describe_output(&json!([1])).is_none());
+    }
+
+    #[test]
+    fn deep_merge_by_key_and_container_name() {
+        let mut base = json!({"a": {"b": 1, "c": 2}, "containerDefinitions": [{"name": "app", "image": "i"}], "list": [1, 2]})
+            .as_object().unwrap().clone();
+        let over = json!({"a": {"c": 3}, "containerDefinitions": [{"name": "side", "image": "s"}, {"name": "app", "cpu": 5}], "list": [9]})
+            .as_object().unwrap().clone();
+        deep_merge(&mut base, &over);
+        assert_eq!(
+            Value::Object(base),
+            json!({"a": {"b": 1, "c": 3}, "containerDefinitions": [{"name": "app", "image": "i", "cpu": 5}, {"name": "side", "image": "s"}], "list": [9, 2]})
+        );
+    }
+
+    fn problems(v: Value) -> Vec<String> {
+        check(&v)
+            .into_iter()
+            .map(|p| format!("{}: {}", p.path, p.message))
+            .collect()
+    }
+
+    #[test]
+    fn check_rules_on_json() {
+        let fargate = |containers: Value| json!({"family": "f", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], "cpu": "256", "memory": "512", "containerDefinitions": containers});
+        assert!(problems(fargate(json!([{"name": "a", "image": "i"}]))).is_empty());
+        let p = problems(fargate(
+            json!([{"name": "a", "image": "i", "logConfiguration": {"logDriver": "fluentd"}}]),
+        ));
+        assert!(p[0].contains("Fargate does not support"), "{p:?}");
+        let p = problems(fargate(
+            json!([{"name": "a", "image": "i", "logConfiguration": {"logDriver": "awsfirelens"}}]),
+        ));
+        assert!(p[0].contains("log-router"), "{p:?}");
+        let p = problems(fargate(
+            json!([{"name": "a", "image": "i", "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "g"}}}]),
+        ));
+        assert_eq!(p.len(), 2, "region and stream prefix: {p:?}");
+        let p = problems(fargate(
+            json!([{"name": "a", "image": "i", "portMappings": [{"containerPort": 80, "hostPort": 8080}]}]),
+        ));
+        assert!(p[0].contains("hostPort must equal containerPort"), "{p:?}");
+        let p = problems(fargate(
+            json!([{"name": "a", "image": "i", "healthCheck": {"command": ["curl"]}}]),
+        ));
+        assert!(p[0].contains("CMD"), "{p:?}");
+        let p = problems(fargate(
+            json!([{"name": "a", "image": "i", "secrets": [{"name": "S", "valueFrom": "arn:aws:s3:::b"}]}]),
+        ));
+        assert!(p[0].contains("secrets[0].valueFrom"), "{p:?}");
+        let many: Vec<Value> = (0..11)
+            .map(|i| json!({"name": format!("c{i}"), "image": "i"}))
+            .collect();
+        assert!(problems(fargate(Value::Array(many)))[0].contains("over the limit of 10"));
+        let mut bad = fargate(json!([{"name": "a", "image": "i"}]));
+        bad["networkMode"] = json!("bridge");
+        bad["memory"] = json!("4096");
+        assert_eq!(problems(bad).len(), 2);
+        let ec2 = json!({"family": "f", "networkMode": "none", "containerDefinitions": [{"name": "a", "image": "i", "portMappings": [{"containerPort": 1}], "logConfiguration": {"logDriver": "logentries"}}]});
+        assert_eq!(problems(ec2).len(), 1);
     }
 }

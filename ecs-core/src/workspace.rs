@@ -52,6 +52,12 @@ pub struct Workspace {
 }
 
 impl Workspace {
+    /// Reads a file of the workspace (the `task-definition` template). Kept here so that
+    /// `config` itself touches no file system.
+    pub fn read_file(&self, path: &Path) -> std::io::Result<String> {
+        std::fs::read_to_string(path)
+    }
+
     /// Builds a workspace description from parts (tests, and callers that already ran cargo
     /// metadata). `manifest_text` is parsed for `[package]` name/version if present.
     pub fn from_manifest_text(manifest_path: &Path, manifest_text: &str) -> Workspace {

@@ -11,6 +11,15 @@ use crate::context::Ctx;
 /// Runs `cargo ecs render`.
 pub async fn run(args: RenderArgs, ctx: &Ctx) -> miette::Result<ExitCode> {
     let loaded = ctx.load(&args.settings).await?;
+    ctx.ui.verbose(format!(
+        "rendering `{}` {} ({})",
+        loaded.workspace.package,
+        loaded.workspace.version,
+        loaded.workspace.manifest_path.display()
+    ));
+    for (key, origin) in &loaded.provenance {
+        ctx.ui.verbose(format!("{key} from {}", origin.describe()));
+    }
     let sdk = ctx.sdk().await?;
     let region = sdk
         .region()

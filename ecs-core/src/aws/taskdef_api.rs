@@ -142,10 +142,10 @@ impl Intercept for RawJson {
         _rc: &RuntimeComponents,
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        if let Some(bytes) = context.response().body().bytes() {
-            if let Ok(mut slot) = self.response.lock() {
-                *slot = Some(bytes.to_vec());
-            }
+        if let Some(bytes) = context.response().body().bytes()
+            && let Ok(mut slot) = self.response.lock()
+        {
+            *slot = Some(bytes.to_vec());
         }
         Ok(())
     }
@@ -273,10 +273,10 @@ pub async fn describe(
         });
     };
     let mut td = td.clone();
-    if let Some(Value::Array(tags)) = response.get("tags") {
-        if !tags.is_empty() {
-            td.insert("tags".into(), Value::Array(tags.clone()));
-        }
+    if let Some(Value::Array(tags)) = response.get("tags")
+        && !tags.is_empty()
+    {
+        td.insert("tags".into(), Value::Array(tags.clone()));
     }
     Ok(Some(Value::Object(td)))
 }

@@ -5,9 +5,9 @@
 //! layer set it, so errors name the right key path and Cargo.toml line.
 //!
 //! Pure: environment variables and flags are passed in ([`Inputs`]), never read here. The one
-//! exception is the user's `task-definition` file, which [`resolve`] reads (relative to the
-//! package root) so that rendering stays pure and a bad file is reported with the other
-//! configuration problems.
+//! file involved, the user's `task-definition`, is read through [`Workspace::read_file`] (the
+//! shell side) by [`resolve`], so that rendering stays pure and a bad file is reported with
+//! the other configuration problems.
 //!
 //! `CARGO_ECS_*` mapping: a key path's variable is `CARGO_ECS_` + the path upper-cased with
 //! `.` and `-` turned into `_` (`cpu` → `CARGO_ECS_CPU`, `logs.driver` →
@@ -131,19 +131,19 @@ pub fn resolve(ws: &Workspace, inputs: &Inputs) -> Result<Resolved, ConfigErrors
     let mut warnings = std::mem::take(&mut layered.warnings);
     warnings.extend(outcome.warnings);
     errors.extend(outcome.errors);
-    if errors.is_empty() {
-        if let Some(config) = outcome.config {
-            let provenance = layered
-                .origins
-                .iter()
-                .map(|(k, v)| (path_key(k), v.clone()))
-                .collect();
-            return Ok(Resolved {
-                config,
-                warnings,
-                provenance,
-            });
-        }
+    if errors.is_empty()
+        && let Some(config) = outcome.config
+    {
+        let provenance = layered
+            .origins
+            .iter()
+            .map(|(k, v)| (path_key(k), v.clone()))
+            .collect();
+        return Ok(Resolved {
+            config,
+            warnings,
+            provenance,
+        });
     }
     dedupe(&mut errors);
     for error in &mut errors {
@@ -196,7 +196,7 @@ fn load_template(ws: &Workspace, layered: &mut Layered) -> Option<Value> {
             },
         )
     };
-    let text = match std::fs::read_to_string(&path) {
+    let text = match ws.read_file(&path) {
         Ok(text) => text,
         Err(e) => {
             layered
@@ -287,25 +287,25 @@ pub fn layer(ws: &Workspace, inputs: &Inputs) -> Layered {
             )),
         }
     }
-    if let Some(name) = &inputs.env_name {
-        if !known_envs.iter().any(|n| n == name) {
-            known_envs.sort();
-            known_envs.dedup();
-            let choices = if known_envs.is_empty() {
-                vec!["(none defined: add [package.metadata.ecs.env.NAME])".to_string()]
-            } else {
-                known_envs.clone()
-            };
-            out.errors.push(ConfigError::new(
-                "env",
-                Origin::Flag("--env".into()),
-                Problem::InvalidChoice {
-                    value: format!("{name:?}"),
-                    choices,
-                    context: Some("no such named environment".into()),
-                },
-            ));
-        }
+    if let Some(name) = &inputs.env_name
+        && !known_envs.iter().any(|n| n == name)
+    {
+        known_envs.sort();
+        known_envs.dedup();
+        let choices = if known_envs.is_empty() {
+            vec!["(none defined: add [package.metadata.ecs.env.NAME])".to_string()]
+        } else {
+            known_envs.clone()
+        };
+        out.errors.push(ConfigError::new(
+            "env",
+            Origin::Flag("--env".into()),
+            Problem::InvalidChoice {
+                value: format!("{name:?}"),
+                choices,
+                context: Some("no such named environment".into()),
+            },
+        ));
     }
     layers.extend(env_layers);
     layers.extend(var_layers(&inputs.vars, &mut out.errors, &mut out.warnings));

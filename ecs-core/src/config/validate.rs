@@ -696,15 +696,15 @@ pub fn validate(ws: &Workspace, layered: &Layered, template: Option<Value>) -> O
         }
         cpu = Some(units);
     } else {
-        if let Some(units) = cpu {
-            if !(128..=196_608).contains(&units) {
-                v.invalid(
-                    &["cpu"],
-                    units.to_string(),
-                    "EC2 task CPU must be 128–196608 units",
-                    "use CPU units (1024 = 1 vCPU) between 128 and 196608",
-                );
-            }
+        if let Some(units) = cpu
+            && !(128..=196_608).contains(&units)
+        {
+            v.invalid(
+                &["cpu"],
+                units.to_string(),
+                "EC2 task CPU must be 128–196608 units",
+                "use CPU units (1024 = 1 vCPU) between 128 and 196608",
+            );
         }
         if memory.is_none() {
             memory = Some(512);
@@ -713,15 +713,15 @@ pub fn validate(ws: &Workspace, layered: &Layered, template: Option<Value>) -> O
 
     // Roles.
     let execution_role = v.str(&["execution-role"]);
-    if let Some(role) = &execution_role {
-        if !is_role_arn(role) {
-            v.invalid(
-                &["execution-role"],
-                format!("{role:?}"),
-                "not an IAM role ARN",
-                "write arn:aws:iam::123456789012:role/ecsTaskExecutionRole",
-            );
-        }
+    if let Some(role) = &execution_role
+        && !is_role_arn(role)
+    {
+        v.invalid(
+            &["execution-role"],
+            format!("{role:?}"),
+            "not an IAM role ARN",
+            "write arn:aws:iam::123456789012:role/ecsTaskExecutionRole",
+        );
     }
     let task_role = v.str(&["task-role"]);
     if let Some(role) = &task_role {
@@ -758,6 +758,14 @@ pub fn validate(ws: &Workspace, layered: &Layered, template: Option<Value>) -> O
     let container = container_config(&mut v, ws);
     let logs = logs_config(&mut v, launch_type, &service);
     let network = network_config(&mut v, network_mode);
+    if let (NetworkMode::None, Some(port)) = (network_mode, container.port) {
+        v.invalid(
+            &["container", "port"],
+            port.to_string(),
+            "network-mode \"none\" has no network, so no port can be mapped",
+            "remove container.port or use network-mode \"bridge\", \"host\" or \"awsvpc\"",
+        );
+    }
 
     // The execution role: Fargate pulls the image from ECR with it, sends awslogs with it and
     // reads secrets with it; EC2 needs it only for secrets.
@@ -1429,6 +1437,10 @@ mod tests {
         }
         let r = ok("[package.metadata.ecs]\nlaunch-type = \"EC2\"\n");
         assert_eq!(r.config.network_mode, NetworkMode::Bridge);
+        let e = errs(
+            "[package.metadata.ecs]\nlaunch-type = \"ec2\"\nnetwork-mode = \"none\"\ncontainer.port = 80\n",
+        );
+        assert!(has(&e, "package.metadata.ecs.container.port"), "{e:?}");
         assert!(has(
             &errs("[package.metadata.ecs]\nlaunch-type = \"ec2\"\nnetwork-mode = \"overlay\"\n"),
             "package.metadata.ecs.network-mode"
