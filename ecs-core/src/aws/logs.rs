@@ -143,10 +143,20 @@ pub async fn service_log_configs(
         .services(service)
         .send()
         .await
-        .map_err(|e| DiscoverError::DescribeService {
-            cluster: cluster.to_string(),
-            service: service.to_string(),
-            source: Box::new(e),
+        .map_err(|e| {
+            if e.as_service_error()
+                .is_some_and(|se| se.is_cluster_not_found_exception())
+            {
+                DiscoverError::ClusterNotFound {
+                    cluster: cluster.to_string(),
+                }
+            } else {
+                DiscoverError::DescribeService {
+                    cluster: cluster.to_string(),
+                    service: service.to_string(),
+                    source: Box::new(e),
+                }
+            }
         })?;
     let not_found = || DiscoverError::ServiceNotFound {
         cluster: cluster.to_string(),

@@ -158,6 +158,18 @@ pub enum DiscoverError {
         /// Service.
         service: String,
     },
+    /// The cluster does not exist.
+    #[error("cluster `{cluster}` not found")]
+    #[diagnostic(
+        code(cargo_ecs::logs::cluster_not_found),
+        help(
+            "check `cluster` in [package.metadata.ecs] or pass --cluster NAME; `cargo ecs setup` creates it"
+        )
+    )]
+    ClusterNotFound {
+        /// Cluster.
+        cluster: String,
+    },
     /// The task definition could not be described.
     #[error("cannot describe task definition `{task_definition}`")]
     #[diagnostic(
