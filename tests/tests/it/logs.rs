@@ -589,6 +589,25 @@ fn logs_other_drivers_say_where_the_logs_went() {
         .collect();
     assert_eq!(by_container["app"], "splunk");
     assert_eq!(by_container.len(), 3);
+
+    // A cluster or service that is not there: a clear error, exit 1.
+    let out = rig
+        .cargo_ecs()
+        .current_dir(dir.path())
+        .args(["logs", "--cluster", "nope", "--service", SERVICE])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cluster `nope` not found"));
+    let out = rig
+        .cargo_ecs()
+        .current_dir(dir.path())
+        .args(["logs", "--cluster", CLUSTER, "--service", "ghost"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("service `ghost` not found in cluster `logs-it`"), "{err}");
 }
 
 /// A fault-injecting proxy in front of moto (moto never throttles): the first `throttle`
@@ -724,5 +743,49 @@ fn logs_back_off_when_cloudwatch_throttles() {
     assert!(
         stderr.contains("FilterLogEvents throttled; retrying"),
         "{stderr}"
+    );
+}
+
+#[test]
+fn logs_strip_terminal_control_sequences_only_on_a_terminal() {
+    let rig = Rig::start().unwrap();
+    let moto = Moto::new(&rig);
+    moto.awslogs_service();
+    let stream = format!("{SERVICE}/web/{}", task_id(0));
+    moto.create_stream(&stream);
+    let evil = "evil\x1b]0;pwned title\x07 \x1b[2J\x1b[Hcleared \u{202e}bidi ünï ✓\n";
+    moto.put(&stream, &[(now_ms() - 1_000, evil.to_string())]);
+    let dir = tempfile::tempdir().unwrap();
+
+    // Piped: the message as stored (minus the trailing newline).
+    let out = run(&rig, dir.path(), &[]);
+    let piped = String::from_utf8(out.stdout).unwrap();
+    assert!(piped.contains(evil.trim_end()), "{piped:?}");
+
+    // On a terminal (a pty from `script`): escapes and controls are gone, text is kept.
+    let Some(script) = ecs_e2e::find_program("script") else {
+        eprintln!("skipping the terminal half: `script` (util-linux) is not installed");
+        return;
+    };
+    let bin = ecs_e2e::cargo_ecs_bin();
+    let line = format!(
+        "{} ecs logs --cluster {CLUSTER} --service {SERVICE} --color never",
+        bin.display()
+    );
+    let out = Command::new(script)
+        .args(["-q", "-e", "-c", &line, "/dev/null"])
+        .envs(rig.env())
+        .env("TZ", "UTC")
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let tty = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{tty}");
+    let event = tty.lines().find(|l| l.contains("evil")).unwrap_or_default();
+    assert!(event.contains("evil cleared bidi ünï ✓"), "{event:?}");
+    assert!(
+        !event.contains('\x1b') && !event.contains("pwned"),
+        "{event:?}"
     );
 }
