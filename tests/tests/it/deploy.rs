@@ -469,3 +469,135 @@ fn ctrl_c_stops_waiting_and_leaves_the_service_alone() {
     assert_eq!(svc["status"], "ACTIVE");
     assert!(svc["taskDefinition"].as_str().unwrap().ends_with("hello:1"));
 }
+
+/// A small proxy in front of moto's ECS API that answers `ThrottlingException` to the first
+/// `throttle` DescribeServices calls made after CreateService (more than the SDK's own three
+/// attempts, so the deploy's poll loop must absorb the rest). Counts what it throttled.
+struct ThrottleProxy {
+    url: String,
+    throttled: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+fn start_throttle_proxy(upstream: &str, throttle: usize) -> ThrottleProxy {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let throttled = Arc::new(AtomicUsize::new(0));
+    let created = Arc::new(AtomicBool::new(false));
+    let upstream = upstream.to_string();
+    let counter = throttled.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { break };
+            let (upstream, counter, created) = (upstream.clone(), counter.clone(), created.clone());
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(conn.try_clone().unwrap());
+                let mut conn = conn;
+                loop {
+                    // One request: request line, headers, Content-Length body.
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let mut parts = line.split_whitespace();
+                    let method = parts.next().unwrap_or("POST").to_string();
+                    let path = parts.next().unwrap_or("/").to_string();
+                    let mut headers = Vec::new();
+                    let mut len = 0usize;
+                    loop {
+                        let mut h = String::new();
+                        if reader.read_line(&mut h).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let h = h.trim_end().to_string();
+                        if h.is_empty() {
+                            break;
+                        }
+                        if let Some((k, v)) = h.split_once(':') {
+                            let (k, v) = (k.trim().to_string(), v.trim().to_string());
+                            if k.eq_ignore_ascii_case("content-length") {
+                                len = v.parse().unwrap_or(0);
+                            }
+                            headers.push((k, v));
+                        }
+                    }
+                    let mut body = vec![0u8; len];
+                    if reader.read_exact(&mut body).is_err() {
+                        return;
+                    }
+                    let target = headers
+                        .iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case("x-amz-target"))
+                        .map(|(_, v)| v.clone())
+                        .unwrap_or_default();
+                    if target.ends_with(".CreateService") {
+                        created.store(true, Ordering::SeqCst);
+                    }
+                    let (status, text) = if target.ends_with(".DescribeServices")
+                        && created.load(Ordering::SeqCst)
+                        && counter.fetch_add(1, Ordering::SeqCst) < throttle
+                    {
+                        (
+                            400,
+                            r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#
+                                .to_string(),
+                        )
+                    } else {
+                        let fwd: Vec<(&str, &str)> = headers
+                            .iter()
+                            .filter(|(k, _)| {
+                                !["host", "content-length", "connection"]
+                                    .contains(&k.to_ascii_lowercase().as_str())
+                            })
+                            .map(|(k, v)| (k.as_str(), v.as_str()))
+                            .collect();
+                        match ecs_e2e::http_call(&upstream, &method, &path, &fwd, &body) {
+                            Ok(r) => r,
+                            Err(_) => return,
+                        }
+                    };
+                    let answer = format!(
+                        "HTTP/1.1 {status} X\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\n\r\n{text}",
+                        text.len()
+                    );
+                    if conn.write_all(answer.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    ThrottleProxy { url, throttled }
+}
+
+/// Throttling while following the deployment slows the wait down but never fails it.
+#[test]
+fn throttled_describe_services_is_retried_not_fatal() {
+    let rig = Rig::start().unwrap();
+    ecs(&rig, "CreateCluster", json!({"clusterName": "default"}));
+    let app = hello_copy();
+    let proxy = start_throttle_proxy(&rig.moto_url, 5);
+    let out = rig
+        .cargo_ecs()
+        .args(["deploy", "--create-service", "--format", "json", "-v"])
+        .current_dir(app.path())
+        .env("CARGO_TARGET_DIR", target_dir())
+        .env("AWS_ENDPOINT_URL_ECS", &proxy.url)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let summary = json_stdout(&out);
+    assert_eq!(summary["deployment"]["result"], "succeeded", "{summary}");
+    let throttled = proxy
+        .throttled
+        .load(std::sync::atomic::Ordering::SeqCst)
+        .min(5);
+    assert_eq!(throttled, 5, "all five throttles were served");
+    assert!(
+        stderr.contains("retrying in"),
+        "the loop retried:\n{stderr}"
+    );
+}
