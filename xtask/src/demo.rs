@@ -113,6 +113,10 @@ pub fn run(_args: &[String]) -> Result<()> {
         };
         println!("  {word:<14} {name}");
     }
+    println!();
+    println!("The rig is still running, with the demo's service in it. To look around:");
+    println!("  eval \"$(cargo xtask rig env)\"; cd examples/hello; cargo ecs status");
+    println!("Stop it with `cargo xtask rig down`.");
     if failed > 0 {
         bail!("{failed} demo step(s) failed");
     }

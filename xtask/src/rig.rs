@@ -58,12 +58,20 @@ pub fn run(args: &[String]) -> Result<()> {
     }
 }
 
-/// The workspace root: xtask lives one level below it.
+/// The workspace root: xtask lives one level below it. `cargo run` (the `cargo xtask` alias)
+/// sets `CARGO_MANIFEST_DIR` at run time too; that one wins, so a binary built in another
+/// checkout never works on the wrong tree. The compile-time value is the fallback.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."))
+    let runtime = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .and_then(|dir| dir.parent().map(Path::to_path_buf))
+        .filter(|root| root.join("Cargo.toml").is_file() && root.join("xtask").is_dir());
+    runtime.unwrap_or_else(|| {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."))
+    })
 }
 
 /// `CARGO_ECS_RIG_DIR`, else `target/rig/` in the workspace.
