@@ -14,8 +14,6 @@ use crate::cli::{ColorChoice, Format, GlobalArgs};
 
 /// Terminal output settings and helpers.
 pub struct Ui {
-    /// stderr is a terminal.
-    pub tty: bool,
     /// Colour on stderr.
     pub color: bool,
     /// `-q`.
@@ -54,7 +52,6 @@ impl Ui {
             )
         }));
         Ui {
-            tty,
             color,
             quiet: global.quiet,
             verbose: global.verbose,
@@ -178,18 +175,18 @@ impl Reporter for UiReporter<'_> {
         let bar = self.ui.bars.add(bar);
         bar.set_prefix(title(step));
         bar.set_message(message.to_string());
-        if let Ok(mut active) = self.ui.active.lock() {
-            if let Some(old) = active.insert(step.to_string(), bar) {
-                old.finish_and_clear();
-            }
+        if let Ok(mut active) = self.ui.active.lock()
+            && let Some(old) = active.insert(step.to_string(), bar)
+        {
+            old.finish_and_clear();
         }
     }
 
     fn bytes_done(&self, step: &str, n: u64) {
-        if let Ok(active) = self.ui.active.lock() {
-            if let Some(bar) = active.get(step) {
-                bar.inc(n);
-            }
+        if let Ok(active) = self.ui.active.lock()
+            && let Some(bar) = active.get(step)
+        {
+            bar.inc(n);
         }
     }
 

@@ -607,7 +607,10 @@ fn logs_other_drivers_say_where_the_logs_went() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("service `ghost` not found in cluster `logs-it`"), "{err}");
+    assert!(
+        err.contains("service `ghost` not found in cluster `logs-it`"),
+        "{err}"
+    );
 }
 
 /// A fault-injecting proxy in front of moto (moto never throttles): the first `throttle`

@@ -237,11 +237,9 @@ impl Proxy {
                 let Some((rhead, mut rbody)) = read_message(&mut server) else {
                     continue;
                 };
-                if describe {
-                    if let Ok(mut v) = serde_json::from_slice::<Value>(&rbody) {
-                        v["taskDefinition"]["futureTopLevel"] = serde_json::json!({"mode": "new"});
-                        rbody = serde_json::to_vec(&v).unwrap();
-                    }
+                if describe && let Ok(mut v) = serde_json::from_slice::<Value>(&rbody) {
+                    v["taskDefinition"]["futureTopLevel"] = serde_json::json!({"mode": "new"});
+                    rbody = serde_json::to_vec(&v).unwrap();
                 }
                 let _ = client.write_all(with_length(&rhead, rbody.len()).as_bytes());
                 let _ = client.write_all(&rbody);
@@ -519,10 +517,10 @@ fn describe_output_files_render_with_read_only_fields_stripped() {
         for field in ecs_core::taskdef::READ_ONLY_FIELDS {
             expected.remove(*field);
         }
-        if let Some(Value::Array(tags)) = original.get("tags") {
-            if !tags.is_empty() {
-                expected.insert("tags".into(), Value::Array(tags.clone()));
-            }
+        if let Some(Value::Array(tags)) = original.get("tags")
+            && !tags.is_empty()
+        {
+            expected.insert("tags".into(), Value::Array(tags.clone()));
         }
         expected["containerDefinitions"][0]["image"] = "example/new@sha256:1234".into();
         assert_eq!(rendered, Value::Object(expected), "{name}");
