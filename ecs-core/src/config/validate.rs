@@ -784,7 +784,7 @@ pub fn validate(ws: &Workspace, layered: &Layered, template: Option<Value>) -> O
         if !needs.is_empty() && template.is_none() {
             v.err(&["execution-role"], Problem::Required {
                 reason: needs.join("; "),
-                help: "set execution-role = \"arn:aws:iam::ACCOUNT:role/ecsTaskExecutionRole\" (`cargo ecs setup` can create it)".into(),
+                help: "set execution-role = \"arn:aws:iam::ACCOUNT:role/ecsTaskExecutionRole\" (`cargo ecs setup` prints the role's trust policy)".into(),
             });
         }
     }
