@@ -11,26 +11,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::common::hello_copy;
 use ecs_core::config::{Architecture, BaseImage, ContainerConfig, ImageConfig, Include};
 use ecs_core::image::{self, BuildRequest, BuiltImage, PushTarget};
 use ecs_e2e::{ECR_HOST, REGISTRY_PASSWORD, REGISTRY_USER, Rig, free_port, workspace_root};
 
 const CREDS: &str = "AWS:123456789012-auth-token";
-
-/// A private copy of examples/hello (its own workspace), so tests can edit it.
-fn hello_copy() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let src = workspace_root().join("examples/hello");
-    let manifest = std::fs::read_to_string(src.join("Cargo.toml")).unwrap();
-    std::fs::write(
-        dir.path().join("Cargo.toml"),
-        format!("{manifest}\n[workspace]\n"),
-    )
-    .unwrap();
-    std::fs::create_dir(dir.path().join("src")).unwrap();
-    std::fs::copy(src.join("src/main.rs"), dir.path().join("src/main.rs")).unwrap();
-    dir
-}
 
 /// One target dir shared by these tests, so the hello copies compile once per change.
 fn target_dir() -> PathBuf {

@@ -9,25 +9,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
+use crate::common::hello_copy;
 use ecs_e2e::{Rig, aws_json, free_port, run_image, workspace_root};
 use serde_json::{Value, json};
 
 const ECS: &str = "AmazonEC2ContainerServiceV20141113";
-
-/// A private copy of examples/hello (its own workspace), so tests can edit it.
-fn hello_copy() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let src = workspace_root().join("examples/hello");
-    let manifest = std::fs::read_to_string(src.join("Cargo.toml")).unwrap();
-    std::fs::write(
-        dir.path().join("Cargo.toml"),
-        format!("{manifest}\n[workspace]\n"),
-    )
-    .unwrap();
-    std::fs::create_dir(dir.path().join("src")).unwrap();
-    std::fs::copy(src.join("src/main.rs"), dir.path().join("src/main.rs")).unwrap();
-    dir
-}
 
 /// One target dir for these tests, so the hello copies compile once.
 fn target_dir() -> PathBuf {

@@ -2,6 +2,7 @@
 //! against real local stand-ins (moto_server, docker-registry) started per test on loopback.
 
 mod build;
+mod common;
 mod deploy;
 mod logs;
 mod render;
