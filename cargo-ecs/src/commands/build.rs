@@ -43,6 +43,30 @@ pub fn cargo_options(build: &BuildArgs) -> CargoOptions {
     }
 }
 
+/// The build request for `config` with the command line's cargo options. A base image in a
+/// private ECR registry gets an ECR token (and the registry endpoint override) to be pulled.
+pub async fn build_request(
+    config: &Config,
+    build: &BuildArgs,
+    ctx: &Ctx,
+) -> miette::Result<BuildRequest> {
+    let mut req = BuildRequest::from_config(config);
+    req.cargo = cargo_options(build);
+    if let Some(host) = image::ecr_base_host(&config.image.base) {
+        let access = image::ecr_base_access(
+            ctx.sdk().await?,
+            &host,
+            ctx.global.registry_endpoint.as_deref(),
+        )
+        .await
+        .wrap_err_with(|| {
+            format!("failed to get ECR credentials to pull the base image from {host}")
+        })?;
+        req.registries.push(access);
+    }
+    Ok(req)
+}
+
 /// Builds the image; writes the layout and/or pushes. Returns the reference to print.
 pub async fn build_and_push(
     config: &Config,
@@ -51,8 +75,7 @@ pub async fn build_and_push(
     push: bool,
     ctx: &Ctx,
 ) -> miette::Result<String> {
-    let mut req = BuildRequest::from_config(config);
-    req.cargo = cargo_options(build);
+    let req = build_request(config, build, ctx).await?;
     ctx.ui.status(
         "Building",
         format!(

@@ -12,7 +12,7 @@ use ecs_core::deploy::plan::{self, PlanOptions, RegisterReason, ServiceStep, Tas
 use ecs_core::deploy::wait::{
     Decision, ServiceSnapshot, Tracker, WaitLimits, short_task_definition,
 };
-use ecs_core::image::{self, BuildRequest, PushTarget};
+use ecs_core::image::{self, PushTarget};
 use miette::WrapErr;
 use serde_json::json;
 
@@ -69,8 +69,7 @@ pub async fn run(args: DeployArgs, ctx: &Ctx) -> miette::Result<ExitCode> {
     }
 
     // Build and push.
-    let mut req = BuildRequest::from_config(config);
-    req.cargo = super::build::cargo_options(&args.build);
+    let req = super::build::build_request(config, &args.build, ctx).await?;
     ctx.ui.status(
         "Building",
         format!(

@@ -671,6 +671,60 @@ pub fn assemble(
     })
 }
 
+/// The region of a private ECR registry host
+/// (`<account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]`), `None` for any other host.
+pub fn ecr_host_region(host: &str) -> Option<&str> {
+    let rest = host
+        .strip_suffix(".amazonaws.com")
+        .or_else(|| host.strip_suffix(".amazonaws.com.cn"))?;
+    let (account, rest) = rest.split_once(".dkr.")?;
+    let region = rest
+        .strip_prefix("ecr-fips.")
+        .or_else(|| rest.strip_prefix("ecr."))?;
+    let ok = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
+    let region_ok = !region.is_empty()
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    (ok && region_ok).then_some(region)
+}
+
+/// The host of `base` when it is stored in a private ECR registry, which needs an ECR token
+/// to pull (`scratch` and every other registry: `None`).
+pub fn ecr_base_host(base: &BaseImage) -> Option<String> {
+    let BaseImage::Reference(r) = base else {
+        return None;
+    };
+    let host = base::parse_reference(r)?.host;
+    ecr_host_region(&host).is_some().then_some(host)
+}
+
+/// Credentials (and, for the registry that `registry_endpoint` stands in for, the endpoint)
+/// to pull a base image from the private ECR registry `host`: a `GetAuthorizationToken` in
+/// that registry's region.
+pub async fn ecr_base_access(
+    sdk: &aws_config::SdkConfig,
+    host: &str,
+    registry_endpoint: Option<&str>,
+) -> Result<RegistryAccess, ImageError> {
+    let region = ecr_host_region(host).unwrap_or_default().to_string();
+    let sdk = if sdk.region().map(|r| r.as_ref()) == Some(region.as_str()) {
+        sdk.clone()
+    } else {
+        sdk.to_builder()
+            .region(aws_config::Region::new(region))
+            .build()
+    };
+    let auth = ecr::authorize(&sdk).await?;
+    Ok(RegistryAccess {
+        host: host.to_string(),
+        endpoint: registry_endpoint
+            .filter(|_| auth.host == host)
+            .map(str::to_string),
+        credentials: Some(auth.credentials),
+    })
+}
+
 /// Where and how to push.
 #[derive(Debug, Clone)]
 pub struct PushTarget {
@@ -737,4 +791,47 @@ pub async fn push(
         blobs_present: stats.blobs_present,
         repository_created: repo.created,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_ecr_hosts_and_their_regions() {
+        assert_eq!(
+            ecr_host_region("123456789012.dkr.ecr.us-east-1.amazonaws.com"),
+            Some("us-east-1")
+        );
+        assert_eq!(
+            ecr_host_region("123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com"),
+            Some("us-gov-west-1")
+        );
+        assert_eq!(
+            ecr_host_region("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn"),
+            Some("cn-north-1")
+        );
+        for other in [
+            "public.ecr.aws",
+            "docker.io",
+            "127.0.0.1:5000",
+            "12345.dkr.ecr.us-east-1.amazonaws.com",
+            "123456789012.dkr.ecr..amazonaws.com",
+            "123456789012.dkr.ecr.us-east-1.example.com",
+        ] {
+            assert_eq!(ecr_host_region(other), None, "{other}");
+        }
+        let base = BaseImage::Reference(
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/base/debian:12".into(),
+        );
+        assert_eq!(
+            ecr_base_host(&base).as_deref(),
+            Some("123456789012.dkr.ecr.eu-west-1.amazonaws.com")
+        );
+        assert_eq!(ecr_base_host(&BaseImage::Scratch), None);
+        assert_eq!(
+            ecr_base_host(&BaseImage::Reference("debian:bookworm-slim".into())),
+            None
+        );
+    }
 }

@@ -497,3 +497,230 @@ async fn registry_faults_are_retried_into_a_complete_image() {
     assert!(back == data, "the included file survived the faults intact");
     let _ = (REGISTRY_USER, REGISTRY_PASSWORD);
 }
+
+/// The glibc runtime a dynamically linked Rust binary needs, copied from the host: the files
+/// of a minimal base image with a libc.
+fn stage_glibc_base(dir: &Path) {
+    let libs = Path::new("/lib/x86_64-linux-gnu");
+    let lib_dir = dir.join("lib/x86_64-linux-gnu");
+    std::fs::create_dir_all(&lib_dir).unwrap();
+    std::fs::create_dir_all(dir.join("lib64")).unwrap();
+    for name in [
+        "libc.so.6",
+        "libgcc_s.so.1",
+        "libm.so.6",
+        "ld-linux-x86-64.so.2",
+    ] {
+        // fs::copy follows the host's symlinks: the image gets the real files.
+        std::fs::copy(libs.join(name), lib_dir.join(name)).unwrap();
+    }
+    std::fs::copy(
+        "/lib64/ld-linux-x86-64.so.2",
+        dir.join("lib64/ld-linux-x86-64.so.2"),
+    )
+    .unwrap();
+}
+
+/// Makes an image with umoci from `layers` (one staging directory each) and the given
+/// architecture and env, and copies it with skopeo to `repo:tag` in the registry. Returns the
+/// digest of its manifest and that manifest's size.
+fn umoci_image_to_registry(
+    rig: &Rig,
+    work: &Path,
+    name: &str,
+    layers: &[&Path],
+    arch: &str,
+    env: &str,
+    dest: &str,
+) -> (String, u64) {
+    let layout = work.join(format!("umoci-{name}"));
+    let image = format!("{}:{name}", layout.display());
+    run(Command::new("umoci")
+        .args(["init", "--layout"])
+        .arg(&layout));
+    run(Command::new("umoci").args(["new", "--image", &image]));
+    for dir in layers {
+        run(Command::new("umoci")
+            .args(["insert", "--rootless", "--image", &image])
+            .arg(dir)
+            .arg("/"));
+    }
+    run(Command::new("umoci").args([
+        "config",
+        "--image",
+        &image,
+        "--architecture",
+        arch,
+        "--config.env",
+        env,
+    ]));
+    run(Command::new("skopeo").args([
+        "copy",
+        "--quiet",
+        "--dest-tls-verify=false",
+        "--dest-creds",
+        CREDS,
+        &format!("oci:{image}"),
+        &format!("docker://{}/{dest}", registry_hostport(rig)),
+    ]));
+    let raw = run(Command::new("skopeo").args([
+        "inspect",
+        "--raw",
+        "--tls-verify=false",
+        "--creds",
+        CREDS,
+        &format!("docker://{}/{dest}", registry_hostport(rig)),
+    ]));
+    (
+        ecs_core::image::layer::sha256(raw.as_bytes()).to_string(),
+        raw.len() as u64,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_base_image_in_the_same_ecr_registry_is_pulled_by_digest_and_mounted() {
+    let rig = Rig::start().unwrap();
+    let work = tempfile::tempdir().unwrap();
+
+    // A base image in another repository of the (stand-in) ECR registry: a glibc layer and a
+    // marker layer, published as an image index whose FIRST entry is linux/arm64, so picking
+    // the platform matters.
+    let glibc = work.path().join("glibc");
+    stage_glibc_base(&glibc);
+    let marker = work.path().join("marker");
+    std::fs::create_dir_all(marker.join("etc")).unwrap();
+    std::fs::write(marker.join("etc/base-release"), "cargo-ecs test base 1\n").unwrap();
+    let (amd64, amd64_size) = umoci_image_to_registry(
+        &rig,
+        work.path(),
+        "amd64",
+        &[&glibc, &marker],
+        "amd64",
+        "BASE_FLAVOUR=glibc",
+        "base:amd64",
+    );
+    let (arm64, arm64_size) = umoci_image_to_registry(
+        &rig,
+        work.path(),
+        "arm64",
+        &[&marker],
+        "arm64",
+        "BASE_FLAVOUR=wrong-platform",
+        "base:arm64",
+    );
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": arm64,
+             "size": arm64_size, "platform": {"os": "linux", "architecture": "arm64"}},
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": amd64,
+             "size": amd64_size, "platform": {"os": "linux", "architecture": "amd64"}},
+        ]
+    });
+    let registry = ecs_core::registry::Registry::new(&ecs_core::registry::RegistryAccess {
+        host: registry_hostport(&rig),
+        endpoint: None,
+        credentials: Some(ecs_core::registry::Credentials::new(
+            REGISTRY_USER,
+            REGISTRY_PASSWORD,
+        )),
+    })
+    .unwrap();
+    registry
+        .put_manifest(
+            "base",
+            "multi",
+            "application/vnd.oci.image.index.v1+json",
+            &serde_json::to_vec(&index).unwrap(),
+        )
+        .await
+        .unwrap();
+    let base_layers: Vec<String> = skopeo_inspect(&rig, &format!("base@{amd64}"), false)["Layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(base_layers.len(), 2);
+
+    // The user's view: `image.base` names the private ECR repository by tag.
+    let app = hello_copy();
+    let base_ref = format!("{ECR_HOST}/base:multi");
+    let out = rig
+        .cargo_ecs()
+        .args(["build", "--push", "-v", "--set"])
+        .arg(format!("image.base=\"{base_ref}\""))
+        .arg("--manifest-path")
+        .arg(app.path().join("Cargo.toml"))
+        .env(
+            "CARGO_TARGET_DIR",
+            workspace_root().join("target/ecs-e2e-base"),
+        )
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "cargo ecs build failed:\n{stderr}");
+    assert!(!stderr.contains(REGISTRY_PASSWORD), "token leaked");
+    let reference = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let digest = reference
+        .strip_prefix(&format!("{ECR_HOST}/hello@"))
+        .unwrap_or_else(|| panic!("not an ECR reference: {reference}"));
+
+    // Both base layers were mounted from `base`, not uploaded.
+    for layer in &base_layers {
+        assert!(
+            stderr.contains(&format!("blob {layer} mounted from base")),
+            "{layer} not mounted:\n{stderr}"
+        );
+    }
+    assert!(
+        stderr.contains("2 blob(s) already present (2 mounted from another repository)"),
+        "{stderr}"
+    );
+
+    // The image: base layers first (same digests), pinned by the amd64 digest, base env kept.
+    let inspect = skopeo_inspect(&rig, &format!("hello@{digest}"), false);
+    let layers: Vec<&str> = inspect["Layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        layers[..2],
+        [base_layers[0].as_str(), base_layers[1].as_str()]
+    );
+    assert_eq!(
+        layers.len(),
+        3,
+        "base layers + the app layer (no scratch files)"
+    );
+    assert_eq!(
+        inspect["Labels"]["org.opencontainers.image.base.name"],
+        format!("{ECR_HOST}/base@{amd64}")
+    );
+    let config = skopeo_inspect(&rig, &format!("hello@{digest}"), true);
+    let env: Vec<&str> = config["config"]["Env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    assert!(env.contains(&"BASE_FLAVOUR=glibc"), "{env:?}");
+
+    // It runs: a dynamically linked hello on the base's glibc, under runc.
+    let pulled = work.path().join("pulled");
+    skopeo_pull(&rig, &format!("hello@{digest}"), &pulled);
+    let answer = unpack_and_run(&pulled, "pulled", work.path());
+    assert!(answer.starts_with("HTTP/1.1 200"), "answer: {answer:?}");
+    assert!(
+        answer.contains("Hello from cargo ecs!"),
+        "answer: {answer:?}"
+    );
+    let bundle = work.path().join("bundle-pulled/rootfs");
+    assert_eq!(
+        std::fs::read_to_string(bundle.join("etc/base-release")).unwrap(),
+        "cargo-ecs test base 1\n"
+    );
+}
