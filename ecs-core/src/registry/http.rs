@@ -573,10 +573,11 @@ impl Registry {
             }
         }
         loc.query_pairs_mut().append_pair("digest", digest.as_str());
+        // The whole blob for a monolithic PUT (a cheap reference-counted view, not a copy).
         let body = if monolithic {
-            data.to_vec()
+            data.clone()
         } else {
-            Vec::new()
+            bytes::Bytes::new()
         };
         let len = body.len();
         let r = self
@@ -806,9 +807,13 @@ impl Registry {
         reporter.step_done(
             "push",
             &format!(
-                "{} uploaded, {} blob(s) already present",
+                "{} uploaded, {} blob(s) already present{}",
                 human_bytes(stats.bytes_uploaded),
-                stats.blobs_present
+                stats.blobs_present,
+                match stats.blobs_mounted {
+                    0 => String::new(),
+                    n => format!(" ({n} mounted from another repository)"),
+                }
             ),
         );
         Ok(stats)
