@@ -361,13 +361,19 @@ async fn a_dynamically_linked_binary_on_scratch_names_both_fixes() {
 
 /// A proxy in front of the registry that answers 500 to the first `fail` blob-upload
 /// requests (PUT/PATCH on `/blobs/uploads/`) and drops the connection of the next `drop`
-/// ones without answering; everything else is forwarded.
+/// ones without answering; everything else is forwarded. With `immutable_tags` it also
+/// plays an IMMUTABLE ECR repository, which docker-registry cannot: a manifest PUT to a tag
+/// that already exists gets ECR's 400 TAG_INVALID (whatever the digest), counted as a fault.
 struct FaultProxy {
     url: String,
     faults: Arc<AtomicUsize>,
 }
 
 fn start_fault_proxy(upstream: &str, fail: usize, drop: usize) -> FaultProxy {
+    start_proxy(upstream, fail, drop, false)
+}
+
+fn start_proxy(upstream: &str, fail: usize, drop: usize, immutable_tags: bool) -> FaultProxy {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let upstream = upstream.trim_start_matches("http://").to_string();
@@ -377,7 +383,9 @@ fn start_fault_proxy(upstream: &str, fail: usize, drop: usize) -> FaultProxy {
     std::thread::spawn(move || {
         for client in listener.incoming().flatten() {
             let (upstream, c, f) = (upstream.clone(), c.clone(), f.clone());
-            std::thread::spawn(move || proxy_one(client, &upstream, &c, &f, fail, drop));
+            std::thread::spawn(move || {
+                proxy_one(client, &upstream, &c, &f, (fail, drop, immutable_tags))
+            });
         }
     });
     FaultProxy { url, faults }
@@ -388,8 +396,7 @@ fn proxy_one(
     upstream: &str,
     counter: &AtomicUsize,
     faults: &AtomicUsize,
-    fail: usize,
-    drop: usize,
+    (fail, drop, immutable_tags): (usize, usize, bool),
 ) {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
@@ -436,6 +443,39 @@ fn proxy_one(
             return;
         }
     }
+    if immutable_tags && let Some(path) = tag_put_path(&request_line) {
+        // Ask the registry whether the tag exists, with the client's own credentials.
+        let auth: Vec<&String> = headers
+            .iter()
+            .filter(|h| h.to_ascii_lowercase().starts_with("authorization:"))
+            .collect();
+        let exists = TcpStream::connect(upstream).ok().and_then(|mut up| {
+            let head = format!(
+                "HEAD {path} HTTP/1.1\r\nHost: {upstream}\r\n{}\r\nAccept: application/vnd.oci.image.manifest.v1+json\r\nConnection: close\r\n\r\n",
+                auth.iter().map(|h| h.as_str()).collect::<Vec<_>>().join("\r\n")
+            );
+            up.write_all(head.as_bytes()).ok()?;
+            let mut answer = String::new();
+            up.read_to_string(&mut answer).ok()?;
+            Some(answer.starts_with("HTTP/1.1 200"))
+        });
+        if exists == Some(true) {
+            faults.fetch_add(1, Ordering::SeqCst);
+            let (repo, tag) = path
+                .trim_start_matches("/v2/")
+                .split_once("/manifests/")
+                .unwrap_or(("", ""));
+            let body = format!(
+                r#"{{"errors":[{{"code":"TAG_INVALID","message":"The image tag '{tag}' already exists in the '{repo}' repository and cannot be overwritten because the tag is immutable."}}]}}"#
+            );
+            let _ = write!(
+                client,
+                "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            return;
+        }
+    }
     let Ok(mut up) = TcpStream::connect(upstream) else {
         return;
     };
@@ -446,6 +486,102 @@ fn proxy_one(
         return;
     }
     let _ = std::io::copy(&mut up, &mut client);
+}
+
+/// The path of a `PUT /v2/<repo>/manifests/<tag>` request line (not a digest reference).
+fn tag_put_path(request_line: &str) -> Option<&str> {
+    let path = request_line.strip_prefix("PUT ")?.split(' ').next()?;
+    let (_, reference) = path.split_once("/manifests/")?;
+    (!reference.starts_with("sha256:")).then_some(path)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_immutable_repository_takes_the_same_digest_again_and_refuses_another() {
+    let rig = Rig::start().unwrap();
+    let app = hello_copy();
+    let req = request(app.path());
+    let first = image::build(&req).await.unwrap();
+    let proxy = start_proxy(&rig.registry_url, 0, 0, true);
+    let mut target = push_target(&rig, "hello", &proxy.url).await;
+    target.tag_mutability = "IMMUTABLE".into();
+    let pushed = image::push(&first, &target, &ecs_core::progress::Silent)
+        .await
+        .unwrap();
+    assert!(pushed.repository_created);
+    assert_eq!(
+        proxy.faults.load(Ordering::SeqCst),
+        0,
+        "a new tag is accepted"
+    );
+
+    // The same image again: ECR answers TAG_INVALID for `latest`, which already names this
+    // very digest, so the push is a success.
+    let again = image::push(&first, &target, &ecs_core::progress::Silent)
+        .await
+        .unwrap();
+    assert_eq!(again.reference, pushed.reference);
+    assert_eq!(
+        proxy.faults.load(Ordering::SeqCst),
+        1,
+        "the 400 was answered"
+    );
+
+    // Another image under the same tag: refused, with both digests and the way out.
+    let main_rs = app.path().join("src/main.rs");
+    let text = std::fs::read_to_string(&main_rs).unwrap();
+    std::fs::write(&main_rs, text.replace("Hello from", "Hi from")).unwrap();
+    let changed = image::build(&req).await.unwrap();
+    assert_ne!(changed.digest(), first.digest());
+    let err = image::push(&changed, &target, &ecs_core::progress::Silent)
+        .await
+        .unwrap_err();
+    let report = format!("{:?}", miette::Report::new(err));
+    for want in [
+        "latest",
+        first.digest().as_str(),
+        changed.digest().as_str(),
+        "IMMUTABLE",
+    ] {
+        assert!(report.contains(want), "`{want}` missing from:\n{report}");
+    }
+    // The tag still names the first image.
+    let tagged = skopeo_inspect(&rig, "hello:latest", false);
+    assert_eq!(tagged["Digest"], first.digest().as_str());
+}
+
+#[test]
+fn arm64_without_the_aarch64_target_says_how_to_add_it() {
+    let sysroot = run(Command::new("rustc").args(["--print", "sysroot"]));
+    let installed = Path::new(sysroot.trim())
+        .join("lib/rustlib/aarch64-unknown-linux-gnu")
+        .is_dir();
+    let app = hello_copy();
+    let out = Command::new(ecs_e2e::cargo_ecs_bin())
+        .args([
+            "ecs",
+            "build",
+            "--set",
+            "architecture=\"arm64\"",
+            "--manifest-path",
+        ])
+        .arg(app.path().join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", target_dir())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if installed {
+        // Where the target is installed the build goes on; it must not claim it is missing.
+        assert!(!stderr.contains("is not installed"), "{stderr}");
+        return;
+    }
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("aarch64-unknown-linux-gnu")
+            && stderr.contains("rustup target add aarch64-unknown-linux-gnu")
+            && stderr.contains("arm64"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
