@@ -104,6 +104,28 @@ impl EcsError {
         }
     }
 
+    /// An error of a call on `cluster`: [`EcsError::ClusterNotFound`] when the SDK said so
+    /// (`cluster_missing`: every operation has its own error type, each with its own
+    /// `is_cluster_not_found_exception`), else [`EcsError::Call`].
+    fn on_cluster<E>(
+        action: &'static str,
+        cluster: &str,
+        resource: impl Into<String>,
+        cluster_missing: bool,
+        err: E,
+    ) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        if cluster_missing {
+            EcsError::ClusterNotFound {
+                cluster: cluster.to_string(),
+            }
+        } else {
+            EcsError::from_sdk(action, resource, err)
+        }
+    }
+
     /// Whether retrying later may succeed (throttling, a dropped connection, a 5xx).
     pub fn is_retryable(&self) -> bool {
         match self {
@@ -184,13 +206,14 @@ pub async fn describe_service(
         .await
         .map_err(|e| {
             let e = e.into_service_error();
-            if e.is_cluster_not_found_exception() {
-                EcsError::ClusterNotFound {
-                    cluster: cluster.to_string(),
-                }
-            } else {
-                EcsError::from_sdk("DescribeServices", format!("{cluster}/{service}"), e)
-            }
+            let missing = e.is_cluster_not_found_exception();
+            EcsError::on_cluster(
+                "DescribeServices",
+                cluster,
+                format!("{cluster}/{service}"),
+                missing,
+                e,
+            )
         })?;
     Ok(out.services().first().map(snapshot_of))
 }
@@ -242,20 +265,29 @@ pub async fn update_service(
                 cluster: update.cluster.clone(),
                 service: update.service.clone(),
             }
-        } else if e.is_cluster_not_found_exception() {
-            EcsError::ClusterNotFound {
-                cluster: update.cluster.clone(),
-            }
         } else {
-            EcsError::from_sdk(
+            let missing = e.is_cluster_not_found_exception();
+            EcsError::on_cluster(
                 "UpdateService",
+                &update.cluster,
                 format!("{}/{}", update.cluster, update.service),
+                missing,
                 e,
             )
         }
     })?;
-    out.service().map(snapshot_of).ok_or(EcsError::BadResponse {
-        action: "UpdateService",
+    answered_service("UpdateService", out.service())
+}
+
+/// The service an UpdateService/CreateService response carries, as our snapshot.
+// The size of `EcsError` is that of every call here; only this non-async helper is linted for it.
+#[allow(clippy::result_large_err)]
+fn answered_service(
+    action: &'static str,
+    service: Option<&aws_sdk_ecs::types::Service>,
+) -> Result<ServiceSnapshot, EcsError> {
+    service.map(snapshot_of).ok_or(EcsError::BadResponse {
+        action,
         what: "service",
     })
 }
@@ -336,22 +368,16 @@ pub async fn create_service(
     }
     let out = req.send().await.map_err(|e| {
         let e = e.into_service_error();
-        if e.is_cluster_not_found_exception() {
-            EcsError::ClusterNotFound {
-                cluster: new.cluster.clone(),
-            }
-        } else {
-            EcsError::from_sdk(
-                "CreateService",
-                format!("{}/{}", new.cluster, new.service),
-                e,
-            )
-        }
+        let missing = e.is_cluster_not_found_exception();
+        EcsError::on_cluster(
+            "CreateService",
+            &new.cluster,
+            format!("{}/{}", new.cluster, new.service),
+            missing,
+            e,
+        )
     })?;
-    out.service().map(snapshot_of).ok_or(EcsError::BadResponse {
-        action: "CreateService",
-        what: "service",
-    })
+    answered_service("CreateService", out.service())
 }
 
 /// A stopped task and why it stopped.
@@ -375,6 +401,7 @@ pub async fn stopped_tasks(
     service: &str,
     limit: usize,
 ) -> Result<Vec<StoppedTask>, EcsError> {
+    let resource = format!("{cluster}/{service}");
     let list = client
         .list_tasks()
         .cluster(cluster)
@@ -382,13 +409,7 @@ pub async fn stopped_tasks(
         .desired_status(DesiredStatus::Stopped)
         .send()
         .await
-        .map_err(|e| {
-            EcsError::from_sdk(
-                "ListTasks",
-                format!("{cluster}/{service}"),
-                e.into_service_error(),
-            )
-        })?;
+        .map_err(|e| EcsError::from_sdk("ListTasks", &resource, e.into_service_error()))?;
     let arns: Vec<String> = list
         .task_arns()
         .iter()
@@ -404,13 +425,7 @@ pub async fn stopped_tasks(
         .set_tasks(Some(arns))
         .send()
         .await
-        .map_err(|e| {
-            EcsError::from_sdk(
-                "DescribeTasks",
-                format!("{cluster}/{service}"),
-                e.into_service_error(),
-            )
-        })?;
+        .map_err(|e| EcsError::from_sdk("DescribeTasks", &resource, e.into_service_error()))?;
     Ok(out
         .tasks()
         .iter()
@@ -472,13 +487,8 @@ pub async fn container_instances(
             .await
             .map_err(|e| {
                 let e = e.into_service_error();
-                if e.is_cluster_not_found_exception() {
-                    EcsError::ClusterNotFound {
-                        cluster: cluster.to_string(),
-                    }
-                } else {
-                    EcsError::from_sdk("ListContainerInstances", cluster, e)
-                }
+                let missing = e.is_cluster_not_found_exception();
+                EcsError::on_cluster("ListContainerInstances", cluster, cluster, missing, e)
             })?;
         arns.extend(out.container_instance_arns().iter().cloned());
         match out.next_token() {

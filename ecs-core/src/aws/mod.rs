@@ -43,21 +43,11 @@ pub async fn load(opts: &AwsOptions) -> Result<SdkConfig, AwsConfigError> {
     if let Some(profile) = &opts.profile {
         loader = loader.profile_name(profile);
     }
-    if let Some(region) = &opts.region {
-        loader = loader.region(Region::new(region.clone()));
-    }
-    if let Some(url) = &opts.endpoint_url {
-        loader = loader.endpoint_url(url);
-    }
-    let config = loader.load().await;
-    if config.region().is_none() {
-        return Err(AwsConfigError::NoRegion);
-    }
-    Ok(config)
+    load_from(loader, opts).await
 }
 
 /// Like [`load`], with fixed static credentials (tests against local stand-ins, so no
-/// process-global environment needs changing).
+/// process-global environment needs changing). `opts.profile` is not used.
 pub async fn load_with_credentials(
     opts: &AwsOptions,
     access_key: &str,
@@ -65,7 +55,15 @@ pub async fn load_with_credentials(
 ) -> Result<SdkConfig, AwsConfigError> {
     let creds =
         aws_credential_types::Credentials::new(access_key, secret_key, None, None, "static");
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).credentials_provider(creds);
+    let loader = aws_config::defaults(BehaviorVersion::latest()).credentials_provider(creds);
+    load_from(loader, opts).await
+}
+
+/// Applies `--region` and `--endpoint-url` to `loader`, loads, and insists on a region.
+async fn load_from(
+    mut loader: aws_config::ConfigLoader,
+    opts: &AwsOptions,
+) -> Result<SdkConfig, AwsConfigError> {
     if let Some(region) = &opts.region {
         loader = loader.region(Region::new(region.clone()));
     }
