@@ -64,6 +64,16 @@ impl Ctx {
             .map_err(miette::Report::new)
     }
 
+    /// The region of the shared SDK configuration (the awslogs region of a rendered task
+    /// definition). [`ecs_core::aws::load`] already refuses to go on without one.
+    pub async fn region(&self) -> miette::Result<String> {
+        self.sdk()
+            .await?
+            .region()
+            .map(|r| r.as_ref().to_string())
+            .ok_or_else(|| miette::Report::new(ecs_core::aws::AwsConfigError::NoRegion))
+    }
+
     /// Finds the package (`--manifest-path`, `-p`, the current directory), resolves its
     /// configuration with `--env`, the `CARGO_ECS_*` variables and the setting flags, and
     /// prints the warnings. Config errors come back as one report listing every problem.

@@ -10,18 +10,18 @@ use ecs_core::aws::ecs as ecs_api;
 use ecs_core::deploy::exec::{self, Backoff, WaitEvent, WaitOutcome};
 use ecs_core::deploy::plan::{self, PlanOptions, RegisterReason, ServiceStep, TaskDefinitionStep};
 use ecs_core::deploy::wait::{
-    Decision, ServiceSnapshot, Tracker, WaitLimits, short_task_definition,
+    Decision, ServiceSnapshot, Target, Tracker, WaitLimits, short_task_definition,
 };
 use ecs_core::image::{self, PushTarget};
 use miette::WrapErr;
 use serde_json::json;
 
 use super::EXIT_DEPLOY_FAILED;
-use crate::cli::{DeployArgs, Format};
-use crate::context::Ctx;
+use crate::cli::{DeployArgs, Format, SettingArgs};
+use crate::context::{Ctx, Loaded};
 
 /// Exit code when Ctrl-C stops the wait (128 + SIGINT, as shells report it).
-const EXIT_INTERRUPTED: u8 = 130;
+pub(crate) const EXIT_INTERRUPTED: u8 = 130;
 
 /// Runs `cargo ecs deploy`.
 pub async fn run(args: DeployArgs, ctx: &Ctx) -> miette::Result<ExitCode> {
@@ -32,10 +32,7 @@ pub async fn run(args: DeployArgs, ctx: &Ctx) -> miette::Result<ExitCode> {
     let loaded = ctx.load(&args.settings).await?;
     let config = &loaded.config;
     let sdk = ctx.sdk().await?;
-    let region = sdk
-        .region()
-        .map(|r| r.as_ref().to_string())
-        .ok_or_else(|| miette::Report::new(ecs_core::aws::AwsConfigError::NoRegion))?;
+    let region = ctx.region().await?;
     let ecs = aws_sdk_ecs::Client::new(sdk);
     let ec2 = aws_sdk_ec2::Client::new(sdk);
     let reporter = ctx.ui.reporter();
@@ -349,7 +346,12 @@ pub(crate) fn write_stdout(s: &str) -> miette::Result<()> {
     }
 }
 
-fn print_summary(ctx: &Ctx, summary: &serde_json::Value, line: &str) -> miette::Result<()> {
+/// Prints `summary` with `--format json`, else the one `line`, to stdout.
+pub(crate) fn print_summary(
+    ctx: &Ctx,
+    summary: &serde_json::Value,
+    line: &str,
+) -> miette::Result<()> {
     if ctx.ui.format == Format::Json {
         write_stdout(&format!("{summary}\n"))
     } else {
@@ -495,6 +497,30 @@ pub(crate) async fn follow(
     }
 }
 
+/// Follows `target` the way `status --wait` and `rollback` do: one `timeout` both overall and
+/// for no progress, the events `svc` already lists are not shown again, and the outcome is
+/// reported on stderr. `None`: Ctrl-C stopped the wait.
+pub(crate) async fn follow_target(
+    ctx: &Ctx,
+    ecs: &aws_sdk_ecs::Client,
+    config: &ecs_core::config::Config,
+    svc: &ServiceSnapshot,
+    target: Target,
+    timeout: Duration,
+) -> miette::Result<Option<WaitOutcome>> {
+    let limits = WaitLimits {
+        timeout,
+        no_progress: timeout,
+    };
+    let known = svc.events.iter().map(|e| e.id.clone());
+    let tracker = Tracker::new(target, limits, known);
+    let outcome = follow(ctx, ecs, &config.cluster, &config.service, tracker, limits).await?;
+    if let Some(o) = &outcome {
+        report_outcome(ctx, o);
+    }
+    Ok(outcome)
+}
+
 /// `90s`, `15m`, `2h`, `1h30m`, or plain seconds.
 pub(crate) fn parse_duration(flag: &str, s: &str) -> miette::Result<Duration> {
     let bad = || {
@@ -539,6 +565,25 @@ pub(crate) fn parse_duration(flag: &str, s: &str) -> miette::Result<Duration> {
 /// The ECS client for the commands that need only ECS.
 pub(crate) async fn ecs_client(ctx: &Ctx) -> miette::Result<aws_sdk_ecs::Client> {
     Ok(aws_sdk_ecs::Client::new(ctx.sdk().await?))
+}
+
+/// What `status` and `rollback` work on: the configuration, an ECS client and the service as
+/// it is now.
+pub(crate) struct LiveService {
+    /// The package and its configuration.
+    pub loaded: Loaded,
+    /// The ECS client.
+    pub ecs: aws_sdk_ecs::Client,
+    /// The service (it exists and is not INACTIVE).
+    pub svc: ServiceSnapshot,
+}
+
+/// Loads the configuration and describes its service; a missing service is an error.
+pub(crate) async fn live_service(ctx: &Ctx, settings: &SettingArgs) -> miette::Result<LiveService> {
+    let loaded = ctx.load(settings).await?;
+    let ecs = ecs_client(ctx).await?;
+    let svc = require_service(&ecs, &loaded.config.cluster, &loaded.config.service).await?;
+    Ok(LiveService { loaded, ecs, svc })
 }
 
 /// DescribeServices, with "not found" as an error naming the service.

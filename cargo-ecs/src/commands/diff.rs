@@ -17,11 +17,7 @@ use crate::context::Ctx;
 pub async fn run(args: DiffArgs, ctx: &Ctx) -> miette::Result<ExitCode> {
     let loaded = ctx.load(&args.settings).await?;
     let config = &loaded.config;
-    let sdk = ctx.sdk().await?;
-    let region = sdk
-        .region()
-        .map(|r| r.as_ref().to_string())
-        .ok_or_else(|| miette::Report::new(ecs_core::aws::AwsConfigError::NoRegion))?;
+    let region = ctx.region().await?;
     let ecs = ecs_client(ctx).await?;
     let service = ecs_api::describe_service(&ecs, &config.cluster, &config.service)
         .await

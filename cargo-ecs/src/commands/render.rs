@@ -20,11 +20,7 @@ pub async fn run(args: RenderArgs, ctx: &Ctx) -> miette::Result<ExitCode> {
     for (key, origin) in &loaded.provenance {
         ctx.ui.verbose(format!("{key} from {}", origin.describe()));
     }
-    let sdk = ctx.sdk().await?;
-    let region = sdk
-        .region()
-        .map(|r| r.as_ref().to_string())
-        .ok_or_else(|| miette::Report::new(ecs_core::aws::AwsConfigError::NoRegion))?;
+    let region = ctx.region().await?;
     let image = args
         .image
         .as_deref()

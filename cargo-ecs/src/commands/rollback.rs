@@ -6,23 +6,21 @@ use std::process::ExitCode;
 use ecs_core::aws::ecs as ecs_api;
 use ecs_core::deploy::DeployError;
 use ecs_core::deploy::exec;
-use ecs_core::deploy::wait::{Tracker, WaitLimits, short_task_definition};
+use ecs_core::deploy::wait::short_task_definition;
 use serde_json::json;
 
 use super::deploy::{
-    decision_text, deployment_json, ecs_client, follow, parse_duration, report_outcome,
-    require_service, write_stdout,
+    EXIT_INTERRUPTED, LiveService, decision_text, deployment_json, follow_target, live_service,
+    parse_duration, print_summary,
 };
-use crate::cli::{Format, RollbackArgs};
+use crate::cli::RollbackArgs;
 use crate::context::Ctx;
 
 /// Runs `cargo ecs rollback`.
 pub async fn run(args: RollbackArgs, ctx: &Ctx) -> miette::Result<ExitCode> {
     let timeout = parse_duration("--timeout", &args.timeout)?;
-    let loaded = ctx.load(&args.settings).await?;
+    let LiveService { loaded, ecs, svc } = live_service(ctx, &args.settings).await?;
     let config = &loaded.config;
-    let ecs = ecs_client(ctx).await?;
-    let svc = require_service(&ecs, &config.cluster, &config.service).await?;
     // family:revision of what the service runs now.
     let current = short_task_definition(&svc.task_definition).to_string();
     let (family, current_rev) = current
@@ -76,43 +74,27 @@ pub async fn run(args: RollbackArgs, ctx: &Ctx) -> miette::Result<ExitCode> {
         ),
     );
     if args.no_wait {
-        let line = format!(
-            "{} → {family}:{rev}, deployment {} started\n",
-            config.service, target.deployment_id
-        );
-        if ctx.ui.format == Format::Json {
-            write_stdout(&format!(
-                "{}\n",
-                json!({"from": svc.task_definition, "to": arn, "deployment": {"id": target.deployment_id, "result": "not-waited"}})
-            ))?;
-        } else {
-            write_stdout(&line)?;
-        }
+        print_summary(
+            ctx,
+            &json!({"from": svc.task_definition, "to": arn, "deployment": {"id": target.deployment_id, "result": "not-waited"}}),
+            &format!(
+                "{} → {family}:{rev}, deployment {} started",
+                config.service, target.deployment_id
+            ),
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
-    let limits = WaitLimits {
-        timeout,
-        no_progress: timeout,
+    let Some(outcome) = follow_target(ctx, &ecs, config, &svc, target, timeout).await? else {
+        return Ok(ExitCode::from(EXIT_INTERRUPTED));
     };
-    let known = svc.events.iter().map(|e| e.id.clone());
-    let tracker = Tracker::new(target, limits, known);
-    let Some(outcome) =
-        follow(ctx, &ecs, &config.cluster, &config.service, tracker, limits).await?
-    else {
-        return Ok(ExitCode::from(130));
-    };
-    report_outcome(ctx, &outcome);
-    if ctx.ui.format == Format::Json {
-        write_stdout(&format!(
-            "{}\n",
-            json!({"from": svc.task_definition, "to": arn, "deployment": deployment_json(&outcome)})
-        ))?;
-    } else {
-        write_stdout(&format!(
-            "{} → {family}:{rev}: {}\n",
+    print_summary(
+        ctx,
+        &json!({"from": svc.task_definition, "to": arn, "deployment": deployment_json(&outcome)}),
+        &format!(
+            "{} → {family}:{rev}: {}",
             config.service,
             decision_text(&outcome.decision)
-        ))?;
-    }
+        ),
+    )?;
     Ok(ExitCode::from(outcome.decision.exit_code()))
 }

@@ -4,12 +4,12 @@
 
 use std::process::ExitCode;
 
-use ecs_core::deploy::wait::{Target, Tracker, WaitLimits, short_task_definition};
+use ecs_core::deploy::wait::{Target, short_task_definition};
 use serde_json::json;
 
 use super::deploy::{
-    decision_text, deployment_json, ecs_client, follow, parse_duration, report_outcome,
-    require_service, write_stdout,
+    EXIT_INTERRUPTED, LiveService, decision_text, deployment_json, follow_target, live_service,
+    parse_duration, print_summary, write_stdout,
 };
 use crate::cli::{Format, StatusArgs};
 use crate::context::Ctx;
@@ -17,10 +17,8 @@ use crate::context::Ctx;
 /// Runs `cargo ecs status`.
 pub async fn run(args: StatusArgs, ctx: &Ctx) -> miette::Result<ExitCode> {
     let timeout = parse_duration("--timeout", &args.timeout)?;
-    let loaded = ctx.load(&args.settings).await?;
+    let LiveService { loaded, ecs, svc } = live_service(ctx, &args.settings).await?;
     let config = &loaded.config;
-    let ecs = ecs_client(ctx).await?;
-    let svc = require_service(&ecs, &config.cluster, &config.service).await?;
     let events: Vec<_> = svc.events.iter().take(args.events).collect();
     if ctx.ui.format == Format::Json && !args.wait {
         let v = json!({
@@ -92,26 +90,17 @@ pub async fn run(args: StatusArgs, ctx: &Ctx) -> miette::Result<ExitCode> {
         deployment_id: primary.id.clone(),
         task_definition: Some(primary.task_definition.clone()),
     };
-    let limits = WaitLimits {
-        timeout,
-        no_progress: timeout,
+    let Some(outcome) = follow_target(ctx, &ecs, config, &svc, target, timeout).await? else {
+        return Ok(ExitCode::from(EXIT_INTERRUPTED));
     };
-    let known = svc.events.iter().map(|e| e.id.clone());
-    let tracker = Tracker::new(target, limits, known);
-    let Some(outcome) =
-        follow(ctx, &ecs, &config.cluster, &config.service, tracker, limits).await?
-    else {
-        return Ok(ExitCode::from(130));
-    };
-    report_outcome(ctx, &outcome);
-    if ctx.ui.format == Format::Json {
-        write_stdout(&format!("{}\n", deployment_json(&outcome)))?;
-    } else {
-        write_stdout(&format!(
-            "{}: {}\n",
+    print_summary(
+        ctx,
+        &deployment_json(&outcome),
+        &format!(
+            "{}: {}",
             outcome.target.deployment_id,
             decision_text(&outcome.decision)
-        ))?;
-    }
+        ),
+    )?;
     Ok(ExitCode::from(outcome.decision.exit_code()))
 }
