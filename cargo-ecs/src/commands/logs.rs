@@ -19,6 +19,18 @@ use miette::{IntoDiagnostic, WrapErr};
 use crate::cli::{ColorChoice, Format, LogsArgs};
 use crate::context::Ctx;
 
+/// The containers whose logs are not in CloudWatch: `(container, driver, where they went)`.
+fn elsewhere(dests: &[Destination]) -> impl Iterator<Item = (&str, &str, &str)> {
+    dests.iter().filter_map(|d| match d {
+        Destination::Elsewhere {
+            container,
+            driver,
+            description,
+        } => Some((container.as_str(), driver.as_str(), description.as_str())),
+        Destination::Awslogs(_) => None,
+    })
+}
+
 /// Runs `cargo ecs logs`.
 pub async fn run(args: LogsArgs, ctx: &Ctx) -> miette::Result<ExitCode> {
     let (cluster, service) = target(&args, ctx).await?;
@@ -61,28 +73,14 @@ pub async fn run(args: LogsArgs, ctx: &Ctx) -> miette::Result<ExitCode> {
     let mut printer = Printer::new(ctx, &args);
     if targets.is_empty() {
         // Nothing to read: where the logs went *is* the answer, so it goes to stdout.
-        for d in &dests {
-            if let Destination::Elsewhere {
-                container,
-                driver,
-                description,
-            } = d
-            {
-                printer.destination(container, driver, description);
-            }
+        for (container, driver, description) in elsewhere(&dests) {
+            printer.destination(container, driver, description);
         }
         return printer.finish();
     }
-    for d in &dests {
-        if let Destination::Elsewhere {
-            container,
-            driver,
-            description,
-        } = d
-        {
-            ctx.ui
-                .status("Skipping", format!("{container}: {driver} → {description}"));
-        }
+    for (container, driver, description) in elsewhere(&dests) {
+        ctx.ui
+            .status("Skipping", format!("{container}: {driver} → {description}"));
     }
 
     let task = args.task.as_deref().map(discover::task_id);
