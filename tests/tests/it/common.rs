@@ -16,3 +16,17 @@ pub fn hello_copy() -> tempfile::TempDir {
     std::fs::copy(src.join("src/main.rs"), dir.path().join("src/main.rs")).unwrap();
     dir
 }
+
+/// Runs `cmd` to the end: (exit code, or -1 when killed by a signal; stdout; stderr).
+pub fn run(cmd: &mut std::process::Command) -> (i32, String, String) {
+    let std::process::Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().expect("cargo-ecs runs");
+    (
+        status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&stdout).into_owned(),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    )
+}

@@ -3,12 +3,14 @@
 //! the Rust SDK (`ecs_core::aws::taskdef_api`) and read back unchanged.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use ecs_core::aws::taskdef_api;
 use ecs_core::taskdef::normalize;
 use ecs_e2e::{Rig, cargo_ecs_bin, workspace_root};
 use serde_json::Value;
+
+use crate::common::run;
 
 /// `cargo-ecs ecs ARGS` with a region and fake credentials but no AWS endpoint (render
 /// needs none), in `dir`.
@@ -48,19 +50,6 @@ fn package(metadata: &str, files: &[(&str, &str)]) -> tempfile::TempDir {
         std::fs::write(dir.path().join(name), text).expect("extra file");
     }
     dir
-}
-
-fn run(cmd: &mut Command) -> (i32, String, String) {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = cmd.output().expect("cargo-ecs runs");
-    (
-        status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&stdout).into_owned(),
-        String::from_utf8_lossy(&stderr).into_owned(),
-    )
 }
 
 fn render_ok(dir: &Path, args: &[&str]) -> (Value, String) {

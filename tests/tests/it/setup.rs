@@ -4,10 +4,11 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Command, Output};
 
 use ecs_e2e::Rig;
 use serde_json::Value;
+
+use crate::common::run;
 
 const MANIFEST_HEAD: &str = r#"# A service deployed by the setup tests.
 [package]
@@ -54,26 +55,18 @@ launch-type = "ec2"
 memory = 512
 "#;
 
-fn setup(rig: &Rig, dir: &Path, args: &[&str]) -> (i32, String, String) {
+/// `cargo ecs SUBCOMMAND ARGS` in `dir` without colour: (exit code, stdout, stderr).
+fn cargo_ecs(rig: &Rig, dir: &Path, subcommand: &str, args: &[&str]) -> (i32, String, String) {
     let mut cmd = rig.cargo_ecs();
-    cmd.arg("setup")
+    cmd.arg(subcommand)
         .args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1");
     run(&mut cmd)
 }
 
-fn run(cmd: &mut Command) -> (i32, String, String) {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = cmd.output().expect("cargo-ecs runs");
-    (
-        status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&stdout).into_owned(),
-        String::from_utf8_lossy(&stderr).into_owned(),
-    )
+fn setup(rig: &Rig, dir: &Path, args: &[&str]) -> (i32, String, String) {
+    cargo_ecs(rig, dir, "setup", args)
 }
 
 fn json(stdout: &str) -> Value {
@@ -101,19 +94,7 @@ async fn sdk(rig: &Rig) -> aws_config::SdkConfig {
 /// The inbound rules of the group called `name`, as AWS describes them:
 /// `(protocol, from, to, cidr)` for every IPv4 and IPv6 range, plus its id.
 async fn inbound_rules(sdk: &aws_config::SdkConfig, name: &str) -> (String, BTreeSet<String>) {
-    let ec2 = aws_sdk_ec2::Client::new(sdk);
-    let out = ec2
-        .describe_security_groups()
-        .filters(
-            aws_sdk_ec2::types::Filter::builder()
-                .name("group-name")
-                .values(name)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("DescribeSecurityGroups");
-    let groups = out.security_groups();
+    let groups = groups_named(sdk, name).await;
     assert_eq!(
         groups.len(),
         1,
@@ -158,8 +139,16 @@ fn expected_rules(ssh: Option<&str>) -> BTreeSet<String> {
 }
 
 async fn group_count(sdk: &aws_config::SdkConfig, name: &str) -> usize {
-    let ec2 = aws_sdk_ec2::Client::new(sdk);
-    ec2.describe_security_groups()
+    groups_named(sdk, name).await.len()
+}
+
+/// The security groups called `name` (DescribeSecurityGroups, filter `group-name`).
+async fn groups_named(
+    sdk: &aws_config::SdkConfig,
+    name: &str,
+) -> Vec<aws_sdk_ec2::types::SecurityGroup> {
+    aws_sdk_ec2::Client::new(sdk)
+        .describe_security_groups()
         .filters(
             aws_sdk_ec2::types::Filter::builder()
                 .name("group-name")
@@ -170,7 +159,7 @@ async fn group_count(sdk: &aws_config::SdkConfig, name: &str) -> usize {
         .await
         .expect("DescribeSecurityGroups")
         .security_groups()
-        .len()
+        .to_vec()
 }
 
 fn pem_files(dir: &Path) -> Vec<String> {
@@ -492,12 +481,7 @@ description = "α service"   # non-ASCII too
 # trailing comment without a final newline"#;
 
 fn init_cmd(rig: &Rig, dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let mut cmd = rig.cargo_ecs();
-    cmd.arg("init")
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1");
-    run(&mut cmd)
+    cargo_ecs(rig, dir, "init", args)
 }
 
 #[tokio::test]
