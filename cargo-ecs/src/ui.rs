@@ -3,12 +3,14 @@
 //! plain lines otherwise. stdout is never written here: it is for data.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::io::IsTerminal;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use ecs_core::progress::Reporter;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use miette::{Diagnostic, LabeledSpan, Severity, SourceCode};
 
 use crate::cli::{ColorChoice, Format, GlobalArgs};
 
@@ -126,7 +128,8 @@ impl Ui {
             });
             eprintln!("{json}");
         } else {
-            eprintln!("{} {report:?}", self.paint("1;31", "error:"));
+            let (message, details) = error_text(report.handler(), &**report);
+            eprint!("{} {message}\n{details}", self.paint("1;31", "error:"));
         }
     }
 
@@ -209,11 +212,137 @@ impl Reporter for UiReporter<'_> {
     }
 }
 
+/// The `error:` line's message and what miette shows after it (labelled source, causes, help,
+/// related problems). The message opens miette's report (`× message`); it is cut off there so
+/// it is not said twice, and the diagnostic code (`cargo_ecs::config`), which miette puts above
+/// it, is left out: cargo's `error: <message>`, not a code, is what people read.
+fn error_text(
+    handler: &dyn miette::ReportHandler,
+    diagnostic: &dyn Diagnostic,
+) -> (String, String) {
+    let message = diagnostic.to_string();
+    let full = Rendered(handler, &Uncoded(diagnostic)).to_string();
+    let opening = Rendered(
+        handler,
+        &MessageOnly {
+            message: &message,
+            severity: diagnostic.severity(),
+        },
+    )
+    .to_string();
+    let details = match full.strip_prefix(&opening) {
+        Some(rest) => rest.to_string(),
+        // Another handler (say, the narrated one): show all of it rather than guess.
+        None => full,
+    };
+    (message, details)
+}
+
+/// A diagnostic as `handler` renders it.
+struct Rendered<'a>(&'a dyn miette::ReportHandler, &'a dyn Diagnostic);
+
+impl fmt::Display for Rendered<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.debug(self.1, f)
+    }
+}
+
+/// A diagnostic without its code and URL; everything else as it is.
+#[derive(Debug)]
+struct Uncoded<'a>(&'a dyn Diagnostic);
+
+impl fmt::Display for Uncoded<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self.0, f)
+    }
+}
+
+impl std::error::Error for Uncoded<'_> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl Diagnostic for Uncoded<'_> {
+    fn severity(&self) -> Option<Severity> {
+        self.0.severity()
+    }
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.0.help()
+    }
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        self.0.source_code()
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        self.0.labels()
+    }
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
+        self.0.related()
+    }
+    fn diagnostic_source(&self) -> Option<&dyn Diagnostic> {
+        self.0.diagnostic_source()
+    }
+}
+
+/// Just a message: rendered, it is exactly the opening of the report it came from.
+#[derive(Debug)]
+struct MessageOnly<'a> {
+    message: &'a str,
+    severity: Option<Severity>,
+}
+
+impl fmt::Display for MessageOnly<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message)
+    }
+}
+
+impl std::error::Error for MessageOnly<'_> {}
+
+impl Diagnostic for MessageOnly<'_> {
+    fn severity(&self) -> Option<Severity> {
+        self.severity
+    }
+}
+
 /// `push` → `Push`, the verb column.
 fn title(step: &str) -> String {
     let mut c = step.chars();
     match c.next() {
         Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
         None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plain() -> miette::GraphicalReportHandler {
+        miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+            .with_width(100)
+            .with_links(false)
+    }
+
+    #[test]
+    fn error_line_says_the_message_not_the_code_and_only_once() {
+        let diagnostic = miette::MietteDiagnostic::new("3 problems in the configuration of `svc`")
+            .with_code("cargo_ecs::config")
+            .with_help("the keys are described in docs/config.md");
+        let (message, details) = error_text(&plain(), &diagnostic);
+        assert_eq!(message, "3 problems in the configuration of `svc`");
+        assert_eq!(
+            details,
+            "  help: the keys are described in docs/config.md\n"
+        );
+    }
+
+    #[test]
+    fn causes_stay_below_the_message() {
+        let report = miette::miette!("inner cause").wrap_err("failed to push the image");
+        let (message, details) = error_text(&plain(), &*report);
+        assert_eq!(message, "failed to push the image");
+        assert!(!details.contains("failed to push"), "{details}");
+        assert!(details.contains("inner cause"), "{details}");
     }
 }
