@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 use ecs_core::config::Config;
-use ecs_core::image::{self, BuildRequest, CargoOptions, PushTarget};
+use ecs_core::image::{self, BuildRequest, BuiltImage, CargoOptions, PushOutcome, PushTarget};
 use ecs_core::registry::layout;
 use miette::WrapErr;
 
@@ -75,19 +75,7 @@ pub async fn build_and_push(
     push: bool,
     ctx: &Ctx,
 ) -> miette::Result<String> {
-    let req = build_request(config, build, ctx).await?;
-    ctx.ui.status(
-        "Building",
-        format!(
-            "{} {} for linux/{}",
-            config.package,
-            config.version,
-            config.architecture.oci_name()
-        ),
-    );
-    let image = image::build(&req)
-        .await
-        .wrap_err_with(|| format!("failed to build the image of `{}`", config.package))?;
+    let image = build_image(config, build, ctx).await?;
     for note in &image.notes {
         ctx.ui.status("Note", note);
     }
@@ -111,24 +99,53 @@ pub async fn build_and_push(
         reference = format!("oci:{}@{}", dir.display(), image.digest());
     }
     if push {
-        let target = PushTarget {
-            sdk: ctx.sdk().await?.clone(),
-            repository: config.image.repository.clone(),
-            tags: config.image.tags.clone(),
-            tag_mutability: config.image.tag_mutability.clone(),
-            scan_on_push: true,
-            registry_endpoint: ctx.global.registry_endpoint.clone(),
-        };
-        let reporter = ctx.ui.reporter();
-        let outcome = image::push(&image, &target, &reporter)
-            .await
-            .wrap_err_with(|| {
-                format!(
-                    "failed to push the image to ECR repository `{}`",
-                    config.image.repository
-                )
-            })?;
-        reference = outcome.reference;
+        reference = push_image(&image, config, ctx).await?.reference;
     }
     Ok(reference)
+}
+
+/// Builds the binary and the image of `config` (`build` and `deploy`), saying so on stderr.
+pub async fn build_image(
+    config: &Config,
+    build: &BuildArgs,
+    ctx: &Ctx,
+) -> miette::Result<BuiltImage> {
+    let req = build_request(config, build, ctx).await?;
+    ctx.ui.status(
+        "Building",
+        format!(
+            "{} {} for linux/{}",
+            config.package,
+            config.version,
+            config.architecture.oci_name()
+        ),
+    );
+    image::build(&req)
+        .await
+        .wrap_err_with(|| format!("failed to build the image of `{}`", config.package))
+}
+
+/// Pushes `image` to the configured ECR repository with the configured tags (`build --push`
+/// and `deploy`), with progress on stderr.
+pub async fn push_image(
+    image: &BuiltImage,
+    config: &Config,
+    ctx: &Ctx,
+) -> miette::Result<PushOutcome> {
+    let target = PushTarget {
+        sdk: ctx.sdk().await?.clone(),
+        repository: config.image.repository.clone(),
+        tags: config.image.tags.clone(),
+        tag_mutability: config.image.tag_mutability.clone(),
+        scan_on_push: true,
+        registry_endpoint: ctx.global.registry_endpoint.clone(),
+    };
+    image::push(image, &target, &ctx.ui.reporter())
+        .await
+        .wrap_err_with(|| {
+            format!(
+                "failed to push the image to ECR repository `{}`",
+                config.image.repository
+            )
+        })
 }

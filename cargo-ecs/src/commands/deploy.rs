@@ -12,7 +12,6 @@ use ecs_core::deploy::plan::{self, PlanOptions, RegisterReason, ServiceStep, Tas
 use ecs_core::deploy::wait::{
     Decision, ServiceSnapshot, Target, Tracker, WaitLimits, short_task_definition,
 };
-use ecs_core::image::{self, PushTarget};
 use miette::WrapErr;
 use serde_json::json;
 
@@ -66,19 +65,7 @@ pub async fn run(args: DeployArgs, ctx: &Ctx) -> miette::Result<ExitCode> {
     }
 
     // Build and push.
-    let req = super::build::build_request(config, &args.build, ctx).await?;
-    ctx.ui.status(
-        "Building",
-        format!(
-            "{} {} for linux/{}",
-            config.package,
-            config.version,
-            config.architecture.oci_name()
-        ),
-    );
-    let built = image::build(&req)
-        .await
-        .wrap_err_with(|| format!("failed to build the image of `{}`", config.package))?;
+    let built = super::build::build_image(config, &args.build, ctx).await?;
     for note in &built.notes {
         ctx.ui.verbose(note);
     }
@@ -96,22 +83,7 @@ pub async fn run(args: DeployArgs, ctx: &Ctx) -> miette::Result<ExitCode> {
             None,
         )
     } else {
-        let target = PushTarget {
-            sdk: sdk.clone(),
-            repository: config.image.repository.clone(),
-            tags: config.image.tags.clone(),
-            tag_mutability: config.image.tag_mutability.clone(),
-            scan_on_push: true,
-            registry_endpoint: ctx.global.registry_endpoint.clone(),
-        };
-        let outcome = image::push(&built, &target, &reporter)
-            .await
-            .wrap_err_with(|| {
-                format!(
-                    "failed to push the image to ECR repository `{}`",
-                    config.image.repository
-                )
-            })?;
+        let outcome = super::build::push_image(&built, config, ctx).await?;
         ctx.ui.status(
             "Pushed",
             format!(
