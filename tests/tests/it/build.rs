@@ -785,7 +785,7 @@ async fn a_base_image_in_the_same_ecr_registry_is_pulled_by_digest_and_mounted()
     let base_ref = format!("{ECR_HOST}/base:multi");
     let out = rig
         .cargo_ecs()
-        .args(["build", "--push", "-v", "--set"])
+        .args(["build", "--push", "-vv", "--set"])
         .arg(format!("image.base=\"{base_ref}\""))
         .arg("--manifest-path")
         .arg(app.path().join("Cargo.toml"))
@@ -858,5 +858,83 @@ async fn a_base_image_in_the_same_ecr_registry_is_pulled_by_digest_and_mounted()
     assert_eq!(
         std::fs::read_to_string(bundle.join("etc/base-release")).unwrap(),
         "cargo-ecs test base 1\n"
+    );
+}
+
+#[test]
+fn the_upload_shows_a_byte_progress_bar_on_a_terminal_and_plain_lines_elsewhere() {
+    let rig = Rig::start().unwrap();
+    let app = hello_copy();
+    // 25 MiB that gzip cannot shrink: three 10 MiB parts, so the bar has bytes to count.
+    let mut data = vec![0u8; 25 * 1024 * 1024];
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    for b in data.iter_mut() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = x as u8;
+    }
+    std::fs::create_dir(app.path().join("data")).unwrap();
+    std::fs::write(app.path().join("data/blob.bin"), &data).unwrap();
+    let include = r#"image.include=[{from="data",to="/app/data"}]"#;
+
+    // On a terminal (a pty from util-linux `script`): indicatif redraws the bar in place.
+    let shell_quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+    let command = [
+        ecs_e2e::cargo_ecs_bin().display().to_string(),
+        "ecs".into(),
+        "build".into(),
+        "--push".into(),
+        "--set".into(),
+        include.into(),
+        "--set".into(),
+        r#"image.repository="on-a-tty""#.into(),
+        "--manifest-path".into(),
+        app.path().join("Cargo.toml").display().to_string(),
+    ]
+    .iter()
+    .map(|a| shell_quote(a))
+    .collect::<Vec<_>>()
+    .join(" ");
+    let mut script = Command::new("script");
+    script
+        .args(["-qec", &command, "/dev/null"])
+        .env("CARGO_TARGET_DIR", target_dir())
+        .env("COLUMNS", "120")
+        .stdin(Stdio::null());
+    for (k, v) in rig.env() {
+        script.env(k, v);
+    }
+    let tty = run(&mut script);
+    assert!(
+        tty.contains('\r') && tty.contains("\u{1b}["),
+        "no redraws: {tty:?}"
+    );
+    assert!(tty.contains("B/25."), "no byte counts: {tty:?}");
+    assert!(
+        tty.contains("MiB uploaded, 0 blob(s) already present"),
+        "{tty:?}"
+    );
+
+    // Not a terminal: plain lines, no control sequences, the same summary.
+    let out = rig
+        .cargo_ecs()
+        .args(["build", "--push", "--set", include, "--set"])
+        .arg(r#"image.repository="not-a-tty""#)
+        .arg("--manifest-path")
+        .arg(app.path().join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", target_dir())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        !stderr.contains('\r') && !stderr.contains('\u{1b}'),
+        "{stderr:?}"
+    );
+    assert!(
+        stderr.contains("Push 4 blob(s)")
+            && stderr.contains("MiB uploaded, 0 blob(s) already present"),
+        "{stderr}"
     );
 }
