@@ -1,7 +1,10 @@
 //! Pulls a non-`scratch` base image: resolves the reference to a digest (choosing the
 //! linux/<arch> entry of an image index), fetches its config and layers, and remembers where
-//! each layer came from so a push to the same registry can mount instead of upload. Shell
-//! code: network.
+//! each layer came from so a push to the same registry can mount instead of upload. Blobs
+//! are kept in a content-addressed cache ([`cache_dir`]) so the next build downloads only
+//! the manifest. Shell code: network and files.
+
+use std::path::{Path, PathBuf};
 
 use oci_spec::image::ImageConfiguration;
 
@@ -117,7 +120,9 @@ pub async fn pull(
             .ok_or_else(bad)?
             .to_string(),
     );
-    let config_bytes = registry.get_blob(&r.repository, &config_digest).await?;
+    let cache = cache_dir();
+    let config_bytes =
+        cached_blob(&registry, &r.repository, &config_digest, cache.as_deref()).await?;
     let config: ImageConfiguration =
         serde_json::from_slice(&config_bytes).map_err(ImageError::json)?;
     if config.architecture().to_string() != arch.oci_name() {
@@ -129,7 +134,7 @@ pub async fn pull(
     let mut layers = Vec::new();
     for l in manifest["layers"].as_array().into_iter().flatten() {
         let d = Digest(l["digest"].as_str().ok_or_else(bad)?.to_string());
-        let data = registry.get_blob(&r.repository, &d).await?;
+        let data = cached_blob(&registry, &r.repository, &d, cache.as_deref()).await?;
         layers.push(Blob {
             media_type: l["mediaType"].as_str().unwrap_or_default().to_string(),
             size: data.len() as u64,
@@ -146,6 +151,63 @@ pub async fn pull(
         config,
         layers,
     })
+}
+
+/// Where pulled base blobs are kept: `CARGO_ECS_CACHE_DIR`, else
+/// `$XDG_CACHE_HOME/cargo-ecs`, else `~/.cache/cargo-ecs`; `None` when none is known.
+pub fn cache_dir() -> Option<PathBuf> {
+    let var = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    var("CARGO_ECS_CACHE_DIR")
+        .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("cargo-ecs")))
+        .or_else(|| var("HOME").map(|h| h.join(".cache/cargo-ecs")))
+}
+
+fn cache_path(dir: &Path, digest: &Digest) -> Option<PathBuf> {
+    let (algo, hex) = digest.as_str().split_once(':')?;
+    let safe = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric());
+    (safe(algo) && safe(hex)).then(|| dir.join("blobs").join(algo).join(hex))
+}
+
+/// A blob from the cache when it is there and still hashes to its digest, else from the
+/// registry (which checks the digest), then stored in the cache. The cache is best effort:
+/// an unreadable or unwritable cache only costs the download.
+async fn cached_blob(
+    registry: &Registry,
+    repo: &str,
+    digest: &Digest,
+    cache: Option<&Path>,
+) -> Result<Vec<u8>, ImageError> {
+    let path = cache.and_then(|d| cache_path(d, digest));
+    if let Some(p) = &path
+        && let Ok(data) = std::fs::read(p)
+    {
+        if &super::layer::sha256(&data) == digest {
+            tracing::debug!("base blob {digest} from the cache {}", p.display());
+            return Ok(data);
+        }
+        let _ = std::fs::remove_file(p);
+    }
+    let data = registry.get_blob(repo, digest).await?;
+    if let Some(p) = &path
+        && let Err(e) = store(p, &data)
+    {
+        tracing::debug!("cannot cache {digest} in {}: {e}", p.display());
+    }
+    Ok(data)
+}
+
+/// Writes `data` to `path` atomically (a temporary file in the same directory, renamed).
+fn store(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut tmp, data)?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -169,5 +231,27 @@ mod tests {
         assert_eq!(r.reference, "latest");
         assert!(parse_reference("").is_none());
         assert!(parse_reference("a b").is_none());
+    }
+
+    #[test]
+    fn cache_paths_only_from_plain_digests() {
+        let d = Path::new("/c");
+        assert_eq!(
+            cache_path(d, &Digest("sha256:ab12".into())),
+            Some(PathBuf::from("/c/blobs/sha256/ab12"))
+        );
+        for bad in ["sha256:../x", "sha256:", "nocolon", "sha256:a/b", ":ab"] {
+            assert_eq!(cache_path(d, &Digest(bad.into())), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn stored_blobs_are_written_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("blobs/sha256/abc");
+        store(&p, b"layer bytes").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"layer bytes");
+        store(&p, b"again").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"again");
     }
 }

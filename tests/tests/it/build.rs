@@ -367,6 +367,8 @@ async fn a_dynamically_linked_binary_on_scratch_names_both_fixes() {
 struct FaultProxy {
     url: String,
     faults: Arc<AtomicUsize>,
+    /// Every request line seen, in order.
+    requests: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 fn start_fault_proxy(upstream: &str, fail: usize, drop: usize) -> FaultProxy {
@@ -379,16 +381,21 @@ fn start_proxy(upstream: &str, fail: usize, drop: usize, immutable_tags: bool) -
     let upstream = upstream.trim_start_matches("http://").to_string();
     let counter = Arc::new(AtomicUsize::new(0));
     let faults = Arc::new(AtomicUsize::new(0));
-    let (c, f) = (counter.clone(), faults.clone());
+    let requests = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (c, f, r) = (counter.clone(), faults.clone(), requests.clone());
     std::thread::spawn(move || {
         for client in listener.incoming().flatten() {
-            let (upstream, c, f) = (upstream.clone(), c.clone(), f.clone());
+            let (upstream, c, f, r) = (upstream.clone(), c.clone(), f.clone(), r.clone());
             std::thread::spawn(move || {
-                proxy_one(client, &upstream, &c, &f, (fail, drop, immutable_tags))
+                proxy_one(client, &upstream, &c, &f, &r, (fail, drop, immutable_tags))
             });
         }
     });
-    FaultProxy { url, faults }
+    FaultProxy {
+        url,
+        faults,
+        requests,
+    }
 }
 
 fn proxy_one(
@@ -396,6 +403,7 @@ fn proxy_one(
     upstream: &str,
     counter: &AtomicUsize,
     faults: &AtomicUsize,
+    requests: &std::sync::Mutex<Vec<String>>,
     (fail, drop, immutable_tags): (usize, usize, bool),
 ) {
     let mut head = Vec::new();
@@ -409,6 +417,7 @@ fn proxy_one(
     let text = String::from_utf8_lossy(&head).to_string();
     let mut lines = text.split("\r\n");
     let request_line = lines.next().unwrap_or("").to_string();
+    requests.lock().unwrap().push(request_line.clone());
     let mut headers: Vec<String> = lines
         .filter(|l| !l.is_empty())
         .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
@@ -783,18 +792,23 @@ async fn a_base_image_in_the_same_ecr_registry_is_pulled_by_digest_and_mounted()
     // The user's view: `image.base` names the private ECR repository by tag.
     let app = hello_copy();
     let base_ref = format!("{ECR_HOST}/base:multi");
-    let out = rig
-        .cargo_ecs()
-        .args(["build", "--push", "-vv", "--set"])
-        .arg(format!("image.base=\"{base_ref}\""))
-        .arg("--manifest-path")
-        .arg(app.path().join("Cargo.toml"))
-        .env(
-            "CARGO_TARGET_DIR",
-            workspace_root().join("target/ecs-e2e-base"),
-        )
-        .output()
-        .unwrap();
+    let cache = work.path().join("cache");
+    let build = |endpoint: &str| {
+        rig.cargo_ecs()
+            .args(["build", "--push", "-vv", "--set"])
+            .arg(format!("image.base=\"{base_ref}\""))
+            .arg("--manifest-path")
+            .arg(app.path().join("Cargo.toml"))
+            .env(
+                "CARGO_TARGET_DIR",
+                workspace_root().join("target/ecs-e2e-base"),
+            )
+            .env("CARGO_ECS_CACHE_DIR", &cache)
+            .env("CARGO_ECS_REGISTRY_ENDPOINT", endpoint)
+            .output()
+            .unwrap()
+    };
+    let out = build(&rig.registry_url);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "cargo ecs build failed:\n{stderr}");
     assert!(!stderr.contains(REGISTRY_PASSWORD), "token leaked");
@@ -859,6 +873,32 @@ async fn a_base_image_in_the_same_ecr_registry_is_pulled_by_digest_and_mounted()
         std::fs::read_to_string(bundle.join("etc/base-release")).unwrap(),
         "cargo-ecs test base 1\n"
     );
+
+    // The base's blobs were cached by digest: the next build reads the index and manifest
+    // again (tags move) but downloads no blob, and gives the same image.
+    for layer in &base_layers {
+        let hex = layer.trim_start_matches("sha256:");
+        assert!(
+            cache.join("blobs/sha256").join(hex).is_file(),
+            "{layer} not cached"
+        );
+    }
+    let proxy = start_proxy(&rig.registry_url, 0, 0, false);
+    let out = build(&proxy.url);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), reference);
+    let seen = proxy.requests.lock().unwrap().clone();
+    assert!(
+        seen.iter()
+            .any(|r| r.starts_with("GET /v2/base/manifests/multi")),
+        "{seen:#?}"
+    );
+    let blob_gets: Vec<&String> = seen
+        .iter()
+        .filter(|r| r.starts_with("GET /v2/base/blobs/"))
+        .collect();
+    assert!(blob_gets.is_empty(), "downloaded again: {blob_gets:#?}");
 }
 
 #[test]
