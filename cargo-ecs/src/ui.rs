@@ -128,8 +128,12 @@ impl Ui {
             });
             eprintln!("{json}");
         } else {
-            let (message, details) = error_text(report.handler(), &**report);
-            eprint!("{} {message}\n{details}", self.paint("1;31", "error:"));
+            let label = |severity: Option<Severity>| match severity {
+                Some(Severity::Warning) => self.paint("1;33", "warning:"),
+                Some(Severity::Advice) => self.paint("1;36", "note:"),
+                Some(Severity::Error) | None => self.paint("1;31", "error:"),
+            };
+            eprint!("{}", error_text(report.handler(), &**report, None, &label));
         }
     }
 
@@ -212,16 +216,27 @@ impl Reporter for UiReporter<'_> {
     }
 }
 
-/// The `error:` line's message and what miette shows after it (labelled source, causes, help,
-/// related problems). The message opens miette's report (`× message`); it is cut off there so
-/// it is not said twice, and the diagnostic code (`cargo_ecs::config`), which miette puts above
-/// it, is left out: cargo's `error: <message>`, not a code, is what people read.
+/// `error: <message>` and what miette shows after it (labelled source, causes, help), then
+/// the same, after a blank line, for each related diagnostic (a configuration error lists
+/// every problem that way), as cargo reports several errors. The message opens miette's
+/// report (`× message`); it is cut off there so it is not said twice, and the diagnostic code
+/// (`cargo_ecs::config`), which miette puts above it, is left out: people read the message.
+/// `label` gives the `error:` word for a severity.
 fn error_text(
     handler: &dyn miette::ReportHandler,
     diagnostic: &dyn Diagnostic,
-) -> (String, String) {
+    parent_source: Option<&dyn SourceCode>,
+    label: &dyn Fn(Option<Severity>) -> String,
+) -> String {
     let message = diagnostic.to_string();
-    let full = Rendered(handler, &Uncoded(diagnostic)).to_string();
+    let full = Rendered(
+        handler,
+        &Uncoded {
+            inner: diagnostic,
+            parent_source,
+        },
+    )
+    .to_string();
     let opening = Rendered(
         handler,
         &MessageOnly {
@@ -231,11 +246,17 @@ fn error_text(
     )
     .to_string();
     let details = match full.strip_prefix(&opening) {
-        Some(rest) => rest.to_string(),
+        Some(rest) => rest,
         // Another handler (say, the narrated one): show all of it rather than guess.
-        None => full,
+        None => &full,
     };
-    (message, details)
+    let mut out = format!("{} {message}\n{details}", label(diagnostic.severity()));
+    let source = diagnostic.source_code().or(parent_source);
+    for related in diagnostic.related().into_iter().flatten() {
+        out.push('\n');
+        out.push_str(&error_text(handler, related, source, label));
+    }
+    out
 }
 
 /// A diagnostic as `handler` renders it.
@@ -247,40 +268,46 @@ impl fmt::Display for Rendered<'_> {
     }
 }
 
-/// A diagnostic without its code and URL; everything else as it is.
-#[derive(Debug)]
-struct Uncoded<'a>(&'a dyn Diagnostic);
+/// A diagnostic without its code, URL and related diagnostics (those get their own `error:`
+/// line); its labels point into the parent's source when it has none of its own, as in miette.
+struct Uncoded<'a> {
+    inner: &'a dyn Diagnostic,
+    parent_source: Option<&'a dyn SourceCode>,
+}
+
+impl fmt::Debug for Uncoded<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.inner, f)
+    }
+}
 
 impl fmt::Display for Uncoded<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self.0, f)
+        fmt::Display::fmt(self.inner, f)
     }
 }
 
 impl std::error::Error for Uncoded<'_> {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.0.source()
+        self.inner.source()
     }
 }
 
 impl Diagnostic for Uncoded<'_> {
     fn severity(&self) -> Option<Severity> {
-        self.0.severity()
+        self.inner.severity()
     }
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.0.help()
+        self.inner.help()
     }
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        self.0.source_code()
+        self.inner.source_code().or(self.parent_source)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        self.0.labels()
-    }
-    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
-        self.0.related()
+        self.inner.labels()
     }
     fn diagnostic_source(&self) -> Option<&dyn Diagnostic> {
-        self.0.diagnostic_source()
+        self.inner.diagnostic_source()
     }
 }
 
@@ -318,10 +345,19 @@ fn title(step: &str) -> String {
 mod tests {
     use super::*;
 
-    fn plain() -> miette::GraphicalReportHandler {
-        miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
-            .with_width(100)
-            .with_links(false)
+    fn plain(diagnostic: &dyn Diagnostic) -> String {
+        let handler =
+            miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+                .with_width(100)
+                .with_links(false);
+        let label = |s: Option<Severity>| {
+            match s {
+                Some(Severity::Warning) => "warning:",
+                _ => "error:",
+            }
+            .to_string()
+        };
+        error_text(&handler, diagnostic, None, &label)
     }
 
     #[test]
@@ -329,20 +365,69 @@ mod tests {
         let diagnostic = miette::MietteDiagnostic::new("3 problems in the configuration of `svc`")
             .with_code("cargo_ecs::config")
             .with_help("the keys are described in docs/config.md");
-        let (message, details) = error_text(&plain(), &diagnostic);
-        assert_eq!(message, "3 problems in the configuration of `svc`");
         assert_eq!(
-            details,
-            "  help: the keys are described in docs/config.md\n"
+            plain(&diagnostic),
+            "error: 3 problems in the configuration of `svc`\n  \
+             help: the keys are described in docs/config.md\n"
         );
     }
 
     #[test]
     fn causes_stay_below_the_message() {
         let report = miette::miette!("inner cause").wrap_err("failed to push the image");
-        let (message, details) = error_text(&plain(), &*report);
-        assert_eq!(message, "failed to push the image");
-        assert!(!details.contains("failed to push"), "{details}");
-        assert!(details.contains("inner cause"), "{details}");
+        let text = plain(&*report);
+        assert!(
+            text.starts_with("error: failed to push the image\n"),
+            "{text}"
+        );
+        assert_eq!(text.matches("failed to push").count(), 1, "{text}");
+        assert!(text.contains("inner cause"), "{text}");
+    }
+
+    #[derive(Debug, thiserror::Error, miette::Diagnostic)]
+    #[error("2 problems")]
+    #[diagnostic(code(cargo_ecs::config))]
+    struct Problems {
+        #[source_code]
+        manifest: String,
+        #[related]
+        problems: Vec<Problem>,
+    }
+
+    #[derive(Debug, thiserror::Error, miette::Diagnostic)]
+    #[error("{what}")]
+    #[diagnostic(code(cargo_ecs::config::problem), help("fix {what}"))]
+    struct Problem {
+        what: &'static str,
+        #[label("here")]
+        span: (usize, usize),
+    }
+
+    #[test]
+    fn each_related_problem_is_its_own_error_with_the_parent_source() {
+        let text = plain(&Problems {
+            manifest: "cpu = 300\nservce = 1\n".into(),
+            problems: vec![
+                Problem {
+                    what: "bad cpu",
+                    span: (6, 3),
+                },
+                Problem {
+                    what: "unknown key",
+                    span: (10, 6),
+                },
+            ],
+        });
+        assert!(!text.contains("cargo_ecs::"), "{text}");
+        assert!(text.starts_with("error: 2 problems\n"), "{text}");
+        assert!(text.contains("\n\nerror: bad cpu\n"), "{text}");
+        assert!(text.contains("\n\nerror: unknown key\n"), "{text}");
+        assert!(text.contains("1 │ cpu = 300"), "{text}");
+        assert!(text.contains("2 │ servce = 1"), "{text}");
+        assert_eq!(
+            text.matches("bad cpu").count(),
+            2,
+            "message and help:\n{text}"
+        );
     }
 }
