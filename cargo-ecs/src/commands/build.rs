@@ -1,6 +1,7 @@
 //! `cargo ecs build [--oci-layout DIR] [--push]`: builds the binary and a daemonless OCI
 //! image, writes an OCI layout and/or pushes it to ECR. stdout gets only the image reference
-//! (`repo@sha256:…` after a push, `oci:DIR@sha256:…` for a layout, else the bare digest).
+//! (`repo@sha256:…` after a push, `oci:DIR:TAG` for a layout, which skopeo reads, else the
+//! bare digest).
 
 use std::process::ExitCode;
 
@@ -96,7 +97,9 @@ pub async fn build_and_push(
             "Wrote",
             format!("OCI layout {} (tags: {})", dir.display(), tags.join(", ")),
         );
-        reference = format!("oci:{}@{}", dir.display(), image.digest());
+        // skopeo's `oci:` transport takes `DIR:TAG` (not `DIR@DIGEST`): print what it reads.
+        let tag = tags.first().map(String::as_str).unwrap_or("latest");
+        reference = format!("oci:{}:{tag}", dir.display());
     }
     if push {
         reference = push_image(&image, config, ctx).await?.reference;
