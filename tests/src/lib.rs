@@ -215,12 +215,23 @@ pub fn cargo_ecs_bin() -> PathBuf {
     dir.join("cargo-ecs")
 }
 
-/// The workspace root (where the top Cargo.toml is).
+/// The workspace root (where the top Cargo.toml is). cargo sets `CARGO_MANIFEST_DIR` at run
+/// time too (`cargo test`, nextest, `cargo run`) and that one wins: cargo gives workspace
+/// members the same artifact names in every checkout, so two checkouts sharing a target dir
+/// share binaries, and the compile-time value may name the other checkout. Both are one level
+/// below the root (tests/, xtask/).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default()
+    let is_root = |root: &Path| root.join("Cargo.toml").is_file() && root.join("xtask").is_dir();
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .and_then(|dir| dir.parent().map(Path::to_path_buf))
+        .filter(|root| is_root(root))
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| PathBuf::from("."))
+        })
 }
 
 /// A free TCP port on 127.0.0.1.

@@ -6,7 +6,7 @@
 //! a developer's rig). `down` stops exactly the recorded processes, after checking each pid
 //! still runs the server we started (pid reuse), and nothing else.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
@@ -58,20 +58,10 @@ pub fn run(args: &[String]) -> Result<()> {
     }
 }
 
-/// The workspace root: xtask lives one level below it. `cargo run` (the `cargo xtask` alias)
-/// sets `CARGO_MANIFEST_DIR` at run time too; that one wins, so a binary built in another
-/// checkout never works on the wrong tree. The compile-time value is the fallback.
+/// The workspace root: xtask lives one level below it (the run-time `CARGO_MANIFEST_DIR`
+/// first, see [`ecs_e2e::workspace_root`]).
 pub fn workspace_root() -> PathBuf {
-    let runtime = std::env::var_os("CARGO_MANIFEST_DIR")
-        .map(PathBuf::from)
-        .and_then(|dir| dir.parent().map(Path::to_path_buf))
-        .filter(|root| root.join("Cargo.toml").is_file() && root.join("xtask").is_dir());
-    runtime.unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| PathBuf::from("."))
-    })
+    ecs_e2e::workspace_root()
 }
 
 /// `CARGO_ECS_RIG_DIR`, else `target/rig/` in the workspace.
