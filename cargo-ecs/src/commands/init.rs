@@ -271,7 +271,52 @@ async fn github(
         .into_diagnostic()
         .wrap_err_with(|| format!("failed to write {shown}"))?;
     ctx.ui.status("Wrote", shown);
+    // The workflow deploys with `--env NAME`, which must name an environment table.
+    // Read again: `init` may have just appended its skeleton to this very file.
+    let mut text = std::fs::read_to_string(&ws.manifest_path)
+        .into_diagnostic()
+        .wrap_err_with(|| format!("failed to read {}", ws.manifest_path.display()))?;
+    if !has_env_table(&text, &ws.root_manifest_text, &wf.env) {
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(&format!(
+            "\n# The environment the GitHub deploy workflow uses (`cargo ecs deploy --env {env}`).\n\
+             # Keys here override the ones above for that environment only.\n\
+             [package.metadata.ecs.env.{env}]\n",
+            env = wf.env
+        ));
+        std::fs::write(&ws.manifest_path, text)
+            .into_diagnostic()
+            .wrap_err_with(|| format!("failed to write {}", ws.manifest_path.display()))?;
+        ctx.ui.status(
+            "Added",
+            format!(
+                "[package.metadata.ecs.env.{}] to {} (the workflow deploys with --env {})",
+                wf.env,
+                ws.manifest_path.display(),
+                wf.env
+            ),
+        );
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether `[package.metadata.ecs.env.NAME]` or `[workspace.metadata.ecs.env.NAME]` exists.
+fn has_env_table(package_manifest: &str, root_manifest: &str, name: &str) -> bool {
+    let has = |text: &str, top: &str| {
+        text.parse::<toml_edit::DocumentMut>()
+            .ok()
+            .is_some_and(|t| {
+                t.get(top)
+                    .and_then(|v| v.get("metadata"))
+                    .and_then(|v| v.get("ecs"))
+                    .and_then(|v| v.get("env"))
+                    .and_then(|v| v.get(name))
+                    .is_some()
+            })
+    };
+    has(package_manifest, "package") || has(root_manifest, "workspace")
 }
 
 fn git_root(start: &Path) -> Option<PathBuf> {

@@ -578,6 +578,35 @@ async fn init_github_writes_the_workflow_and_check_reports_drift() {
             .contains("[package.metadata.ecs]")
     );
 
+    // The workflow runs `cargo ecs deploy --env production`: the table it names now exists,
+    // added once, and what the workflow runs renders.
+    assert!(text.contains("--env production"), "{text}");
+    assert!(
+        says(&err, "Added [package.metadata.ecs.env.production]"),
+        "{err}"
+    );
+    let manifest = std::fs::read_to_string(pkg.path().join("Cargo.toml")).unwrap();
+    assert_eq!(
+        manifest
+            .matches("[package.metadata.ecs.env.production]")
+            .count(),
+        1
+    );
+    let mut render = rig.cargo_ecs();
+    render
+        .args(["render", "--env", "production"])
+        .current_dir(pkg.path());
+    let (code, _, err) = run(&mut render);
+    assert_eq!(code, 0, "the workflow's --env does not render:\n{err}");
+    let (code, _, err) = init_cmd(&rig, pkg.path(), &["--github"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!says(&err, "Added"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(pkg.path().join("Cargo.toml")).unwrap(),
+        manifest,
+        "a second run leaves Cargo.toml alone"
+    );
+
     let (code, _, err) = init_cmd(&rig, pkg.path(), &["--github", "--check"]);
     assert_eq!(code, 0, "{err}");
     std::fs::write(&wf, text.replace("us-east-1", "eu-west-1")).unwrap();
