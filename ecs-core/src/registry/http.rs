@@ -165,6 +165,24 @@ pub enum RegistryError {
         /// Body excerpt.
         body: String,
     },
+    /// Retries exhausted (5xx, 429 or transport failures every time).
+    #[error("gave up on {what} at {host} after {attempts} attempts: {last}")]
+    #[diagnostic(
+        code(cargo_ecs::registry::gave_up),
+        help(
+            "check the network, the registry endpoint (--registry-endpoint / CARGO_ECS_REGISTRY_ENDPOINT) and proxy settings; a 5xx answer means the registry itself is failing"
+        )
+    )]
+    GaveUp {
+        /// Registry host.
+        host: String,
+        /// What was being done (`PUT /v2/…`, `upload of sha256:…`).
+        what: String,
+        /// How many attempts were made.
+        attempts: u32,
+        /// Why the last attempt failed.
+        last: String,
+    },
     /// Downloaded bytes do not match their digest.
     #[error("blob {expected} from {host} has digest {actual}")]
     #[diagnostic(
@@ -395,11 +413,11 @@ impl Registry {
                 Attempt::Retry(why) => last = why,
             }
         }
-        Err(RegistryError::Status {
-            method: "retry".into(),
-            path: what.to_string(),
-            status: 0,
-            body: format!("gave up after {} attempts: {last}", self.retry.attempts),
+        Err(RegistryError::GaveUp {
+            host: self.host.clone(),
+            what: what.to_string(),
+            attempts: self.retry.attempts,
+            last,
         })
     }
 
@@ -410,7 +428,11 @@ impl Registry {
         r: Result<reqwest::Response, reqwest::Error>,
     ) -> Result<Attempt<reqwest::Response>, RegistryError> {
         match r {
-            Err(e) => Ok(Attempt::Retry(format!("{method} {}: {e}", url.path()))),
+            Err(e) => Ok(Attempt::Retry(format!(
+                "{method} {}: {}",
+                url.path(),
+                error_chain(&e)
+            ))),
             Ok(resp) if resp.status().is_server_error() || resp.status().as_u16() == 429 => {
                 Ok(Attempt::Retry(format!(
                     "{method} {} answered {}",
@@ -847,6 +869,22 @@ impl Registry {
             },
         }
     }
+}
+
+/// An error and its causes on one line (`error sending request: … : Connection refused`),
+/// without repeating a cause that its parent already quotes.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
 }
 
 fn push_scope(repo: &str) -> String {

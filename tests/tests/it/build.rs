@@ -1009,3 +1009,31 @@ fn an_oci_layout_build_prints_a_reference_skopeo_reads() {
     assert_eq!(inspect["Digest"], index["manifests"][0]["digest"]);
     assert_eq!(inspect["Architecture"], "amd64");
 }
+
+#[test]
+fn an_unreachable_base_registry_is_named_with_the_cause() {
+    let app = hello_copy();
+    // Nothing listens on this loopback port: every attempt is refused.
+    let port = free_port().unwrap();
+    let out = Command::new(ecs_e2e::cargo_ecs_bin())
+        .args(["ecs", "build", "--set"])
+        .arg(format!("image.base=\"127.0.0.1:{port}/base:1\""))
+        .arg("--manifest-path")
+        .arg(app.path().join("Cargo.toml"))
+        .env(
+            "CARGO_TARGET_DIR",
+            workspace_root().join("target/ecs-e2e-base"),
+        )
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    // Compared without whitespace: miette wraps long lines anywhere.
+    let squash = |s: &str| s.split_whitespace().collect::<String>();
+    let flat = squash(&stderr);
+    let wanted =
+        format!("gave up on GET /v2/base/manifests/1 at 127.0.0.1:{port} after 6 attempts");
+    assert!(flat.contains(&squash(&wanted)), "{stderr}");
+    assert!(flat.contains("Connectionrefused"), "{stderr}");
+    assert!(!flat.contains("answered0"), "{stderr}");
+}
