@@ -41,6 +41,7 @@ pub fn cargo_options(build: &BuildArgs) -> CargoOptions {
         target: build.target.clone(),
         bin: build.bin.clone(),
         prebuilt: None,
+        quiet: false,
     }
 }
 
@@ -53,6 +54,7 @@ pub async fn build_request(
 ) -> miette::Result<BuildRequest> {
     let mut req = BuildRequest::from_config(config);
     req.cargo = cargo_options(build);
+    req.cargo.quiet = ctx.global.quiet;
     if let Some(host) = image::ecr_base_host(&config.image.base) {
         let access = image::ecr_base_access(
             ctx.sdk().await?,

@@ -29,6 +29,8 @@ pub struct CargoOptions {
     pub bin: Option<String>,
     /// Skip `cargo build` and package this already-built binary (benchmarks, tests).
     pub prebuilt: Option<PathBuf>,
+    /// `--quiet` for cargo (cargo ecs's own `-q`): only cargo's warnings and errors.
+    pub quiet: bool,
 }
 
 /// What to build.
@@ -113,6 +115,9 @@ pub fn cargo_build(b: &CargoBuild<'_>) -> Result<PathBuf, ImageError> {
     }
     if b.options.all_features {
         cmd.arg("--all-features");
+    }
+    if b.options.quiet {
+        cmd.arg("--quiet");
     }
     if b.options.no_default_features {
         cmd.arg("--no-default-features");

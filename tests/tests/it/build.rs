@@ -1037,3 +1037,25 @@ fn an_unreachable_base_registry_is_named_with_the_cause() {
     assert!(flat.contains("Connectionrefused"), "{stderr}");
     assert!(!flat.contains("answered0"), "{stderr}");
 }
+
+#[test]
+fn quiet_build_prints_only_the_digest() {
+    let app = hello_copy();
+    let out = Command::new(ecs_e2e::cargo_ecs_bin())
+        .args(["ecs", "-q", "build", "--manifest-path"])
+        .arg(app.path().join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", target_dir())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(
+        stderr, "",
+        "-q passes --quiet to cargo and prints no status"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.trim().starts_with("sha256:") && stdout.trim().len() == 71,
+        "{stdout}"
+    );
+}
