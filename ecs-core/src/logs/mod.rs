@@ -116,6 +116,20 @@ pub enum LogsError {
         /// The value given.
         value: String,
     },
+    /// A time before 1970 or past what a timestamp can hold.
+    #[error("`{flag}` {value} is out of range: {reason}")]
+    #[diagnostic(
+        code(cargo_ecs::logs::time_out_of_range),
+        help("CloudWatch Logs keeps events from 1970 on; use a shorter duration or a later time")
+    )]
+    TimeOutOfRange {
+        /// The flag.
+        flag: &'static str,
+        /// The value given.
+        value: String,
+        /// Why.
+        reason: &'static str,
+    },
     /// `--until` before `--since`.
     #[error("`--until` ({until}) is before `--since` ({since})")]
     #[diagnostic(

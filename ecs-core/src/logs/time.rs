@@ -18,12 +18,43 @@ pub fn parse_when(flag: &'static str, value: &str, now: Timestamp) -> Result<i64
     if v == "now" {
         return Ok(now.as_millisecond());
     }
-    if let Some(ms) = parse_ago(v) {
-        return now.as_millisecond().checked_sub(ms).ok_or_else(bad);
+    let out_of_range = |reason| LogsError::TimeOutOfRange {
+        flag,
+        value: value.to_string(),
+        reason,
+    };
+    if let Some(ms) = digits_and_units(v) {
+        // A well-formed duration whose number does not fit is out of range, not "invalid".
+        let Some(ms) = ms else {
+            return Err(out_of_range("the duration is too long"));
+        };
+        return match now.as_millisecond().checked_sub(ms) {
+            Some(t) if t >= 0 => Ok(t),
+            _ => Err(out_of_range("that is before 1970")),
+        };
     }
-    v.parse::<Timestamp>()
+    let t = v
+        .parse::<Timestamp>()
         .map(Timestamp::as_millisecond)
-        .map_err(|_| bad())
+        .map_err(|_| bad())?;
+    if t < 0 {
+        return Err(out_of_range("that is before 1970"));
+    }
+    Ok(t)
+}
+
+/// `Some(Some(ms))` for a duration, `Some(None)` for one that has the shape of a duration
+/// but overflows, `None` for anything else.
+fn digits_and_units(v: &str) -> Option<Option<i64>> {
+    if let Some(ms) = parse_ago(v) {
+        return Some(Some(ms));
+    }
+    let w = v.strip_suffix("ago").map(str::trim_end).unwrap_or(v);
+    let shaped = !w.is_empty()
+        && w.starts_with(|c: char| c.is_ascii_digit())
+        && w.ends_with(['s', 'm', 'h', 'd', 'w'])
+        && w.chars().all(|c| c.is_ascii_digit() || "smhdw".contains(c));
+    shaped.then_some(None)
 }
 
 /// `90s`, `15m`, `2h`, `1d`, `1w`, `1h30m` (optionally followed by ` ago`) → milliseconds.
@@ -73,6 +104,27 @@ mod tests {
     }
 
     #[test]
+    fn far_past_and_overflowing_durations_are_out_of_range() {
+        for v in [
+            "2000000000000000ms",
+            "9999999999999w",
+            "60000d",
+            "1969-12-31T23:59:59Z",
+        ] {
+            match parse_when("--since", v, now()) {
+                Err(LogsError::TimeOutOfRange { .. }) => {}
+                other => panic!("{v}: {other:?}"),
+            }
+        }
+        // Garbage stays "invalid", not "out of range".
+        assert!(matches!(
+            parse_when("--since", "5x", now()),
+            Err(LogsError::BadTime { .. })
+        ));
+        assert!(parse_when("--since", "1970-01-01T00:00:00Z", now()).is_ok());
+    }
+
+    #[test]
     fn durations_are_ago() {
         let n = now().as_millisecond();
         assert_eq!(parse_when("--since", "90s", now()).unwrap(), n - 90_000);
@@ -105,16 +157,7 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error_naming_the_flag() {
-        for bad in [
-            "",
-            "10",
-            "m",
-            "10x",
-            "yesterday",
-            "1h30",
-            "-5m",
-            "99999999999999999999d",
-        ] {
+        for bad in ["", "10", "m", "10x", "yesterday", "1h30", "-5m"] {
             match parse_when("--until", bad, now()) {
                 Err(LogsError::BadTime { flag, value }) => {
                     assert_eq!(flag, "--until");
