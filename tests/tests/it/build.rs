@@ -81,6 +81,35 @@ fn registry_hostport(rig: &Rig) -> String {
     rig.registry_url.trim_start_matches("http://").to_string()
 }
 
+/// `len` bytes of xorshift noise that gzip cannot shrink (to force chunked uploads).
+fn incompressible(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+/// `cargo-ecs ecs <args> --manifest-path <app>/Cargo.toml` without the rig (no AWS), with
+/// the build tests' shared target dir unless `target` says otherwise.
+fn cli_without_rig(app: &Path, args: &[&str], target: Option<&Path>) -> std::process::Output {
+    Command::new(ecs_e2e::cargo_ecs_bin())
+        .arg("ecs")
+        .args(args)
+        .arg("--manifest-path")
+        .arg(app.join("Cargo.toml"))
+        .env(
+            "CARGO_TARGET_DIR",
+            target.map_or_else(target_dir, Path::to_path_buf),
+        )
+        .output()
+        .unwrap()
+}
+
 fn run(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap();
     assert!(
@@ -570,18 +599,11 @@ fn arm64_without_the_aarch64_target_says_how_to_add_it() {
         .join("lib/rustlib/aarch64-unknown-linux-gnu")
         .is_dir();
     let app = hello_copy();
-    let out = Command::new(ecs_e2e::cargo_ecs_bin())
-        .args([
-            "ecs",
-            "build",
-            "--set",
-            "architecture=\"arm64\"",
-            "--manifest-path",
-        ])
-        .arg(app.path().join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", target_dir())
-        .output()
-        .unwrap();
+    let out = cli_without_rig(
+        app.path(),
+        &["build", "--set", "architecture=\"arm64\""],
+        None,
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     if installed {
         // Where the target is installed the build goes on; it must not claim it is missing.
@@ -603,14 +625,7 @@ async fn registry_faults_are_retried_into_a_complete_image() {
     let rig = Rig::start().unwrap();
     let app = hello_copy();
     // A 12 MiB incompressible include forces the chunked (PATCH) upload path.
-    let mut data = vec![0u8; 12 * 1024 * 1024 + 12345];
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    for b in data.iter_mut() {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        *b = x as u8;
-    }
+    let data = incompressible(12 * 1024 * 1024 + 12345, 0x9E37_79B9_7F4A_7C15);
     std::fs::create_dir(app.path().join("static")).unwrap();
     std::fs::write(app.path().join("static/blob.bin"), &data).unwrap();
     let mut req = request(app.path());
@@ -911,14 +926,7 @@ fn the_upload_shows_a_byte_progress_bar_on_a_terminal_and_plain_lines_elsewhere(
     let rig = Rig::start().unwrap();
     let app = hello_copy();
     // 25 MiB that gzip cannot shrink: three 10 MiB parts, so the bar has bytes to count.
-    let mut data = vec![0u8; 25 * 1024 * 1024];
-    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-    for b in data.iter_mut() {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        *b = x as u8;
-    }
+    let data = incompressible(25 * 1024 * 1024, 0x2545_F491_4F6C_DD1D);
     std::fs::create_dir(app.path().join("data")).unwrap();
     std::fs::write(app.path().join("data/blob.bin"), &data).unwrap();
     let include = r#"image.include=[{from="data",to="/app/data"}]"#;
@@ -989,14 +997,8 @@ fn an_oci_layout_build_prints_a_reference_skopeo_reads() {
     let app = hello_copy();
     let work = tempfile::tempdir().unwrap();
     let layout = work.path().join("layout");
-    let out = Command::new(ecs_e2e::cargo_ecs_bin())
-        .args(["ecs", "build", "--oci-layout"])
-        .arg(&layout)
-        .arg("--manifest-path")
-        .arg(app.path().join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", target_dir())
-        .output()
-        .unwrap();
+    let layout_arg = layout.display().to_string();
+    let out = cli_without_rig(app.path(), &["build", "--oci-layout", &layout_arg], None);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let reference = String::from_utf8_lossy(&out.stdout).trim().to_string();
@@ -1015,17 +1017,12 @@ fn an_unreachable_base_registry_is_named_with_the_cause() {
     let app = hello_copy();
     // Nothing listens on this loopback port: every attempt is refused.
     let port = free_port().unwrap();
-    let out = Command::new(ecs_e2e::cargo_ecs_bin())
-        .args(["ecs", "build", "--set"])
-        .arg(format!("image.base=\"127.0.0.1:{port}/base:1\""))
-        .arg("--manifest-path")
-        .arg(app.path().join("Cargo.toml"))
-        .env(
-            "CARGO_TARGET_DIR",
-            workspace_root().join("target/ecs-e2e-base"),
-        )
-        .output()
-        .unwrap();
+    let base = format!("image.base=\"127.0.0.1:{port}/base:1\"");
+    let out = cli_without_rig(
+        app.path(),
+        &["build", "--set", &base],
+        Some(&workspace_root().join("target/ecs-e2e-base")),
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     // Compared without whitespace: miette wraps long lines anywhere.
@@ -1041,12 +1038,7 @@ fn an_unreachable_base_registry_is_named_with_the_cause() {
 #[test]
 fn quiet_build_prints_only_the_digest() {
     let app = hello_copy();
-    let out = Command::new(ecs_e2e::cargo_ecs_bin())
-        .args(["ecs", "-q", "build", "--manifest-path"])
-        .arg(app.path().join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", target_dir())
-        .output()
-        .unwrap();
+    let out = cli_without_rig(app.path(), &["-q", "build"], None);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert_eq!(
