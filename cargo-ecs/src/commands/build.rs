@@ -1,7 +1,8 @@
 //! `cargo ecs build [--oci-layout DIR] [--push]`: builds the binary and a daemonless OCI
 //! image, writes an OCI layout and/or pushes it to ECR. stdout gets only the image reference
 //! (`repo@sha256:…` after a push, `oci:DIR:TAG` for a layout, which skopeo reads, else the
-//! bare digest).
+//! bare digest), or with `--format json` one document with the digest, layers, layout and
+//! push figures.
 
 use std::process::ExitCode;
 
@@ -9,8 +10,9 @@ use ecs_core::config::Config;
 use ecs_core::image::{self, BuildRequest, BuiltImage, CargoOptions, PushOutcome, PushTarget};
 use ecs_core::registry::layout;
 use miette::WrapErr;
+use serde_json::json;
 
-use crate::cli::{BuildArgs, BuildCmdArgs};
+use crate::cli::{BuildArgs, BuildCmdArgs, Format};
 use crate::context::Ctx;
 
 /// Runs `cargo ecs build`.
@@ -25,10 +27,21 @@ pub async fn run(args: BuildCmdArgs, ctx: &Ctx) -> miette::Result<ExitCode> {
     )
     .await?;
     #[allow(clippy::print_stdout)]
-    {
-        println!("{outcome}");
+    if ctx.ui.format == Format::Json {
+        println!("{}", outcome.json);
+    } else {
+        println!("{}", outcome.reference);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What `cargo ecs build` made: the reference for humans and scripts, and the whole story
+/// for `--format json`.
+pub struct BuildOutcome {
+    /// `repo@sha256:…`, `oci:DIR:TAG` or the bare digest.
+    pub reference: String,
+    /// The JSON document.
+    pub json: serde_json::Value,
 }
 
 /// The cargo options from the command line.
@@ -77,7 +90,7 @@ pub async fn build_and_push(
     oci_layout: Option<&std::path::Path>,
     push: bool,
     ctx: &Ctx,
-) -> miette::Result<String> {
+) -> miette::Result<BuildOutcome> {
     let image = build_image(config, build, ctx).await?;
     for note in &image.notes {
         ctx.ui.status("Note", note);
@@ -92,6 +105,16 @@ pub async fn build_and_push(
         ),
     );
     let mut reference = image.digest().to_string();
+    let blob = |b: &ecs_core::image::Blob| json!({ "digest": b.digest, "size": b.size, "mediaType": b.media_type });
+    let mut doc = json!({
+        "digest": image.digest(),
+        "mediaType": image.manifest_media_type,
+        "base": image.base,
+        "layers": image.layers.iter().map(blob).collect::<Vec<_>>(),
+        "config": blob(&image.config),
+        "ociLayout": null,
+        "pushed": null,
+    });
     if let Some(dir) = oci_layout {
         let tags = layout::write(dir, &image)
             .wrap_err_with(|| format!("failed to write the OCI layout {}", dir.display()))?;
@@ -102,11 +125,27 @@ pub async fn build_and_push(
         // skopeo's `oci:` transport takes `DIR:TAG` (not `DIR@DIGEST`): print what it reads.
         let tag = tags.first().map(String::as_str).unwrap_or("latest");
         reference = format!("oci:{}:{tag}", dir.display());
+        doc["ociLayout"] = json!({ "path": dir, "tags": tags, "reference": reference });
     }
     if push {
-        reference = push_image(&image, config, ctx).await?.reference;
+        let p = push_image(&image, config, ctx).await?;
+        doc["pushed"] = json!({
+            "reference": p.reference,
+            "repository": config.image.repository,
+            "tags": config.image.tags,
+            "blobsUploaded": p.blobs_uploaded,
+            "bytesUploaded": p.bytes_uploaded,
+            "blobsPresent": p.blobs_present,
+            "blobsMounted": p.blobs_mounted,
+            "repositoryCreated": p.repository_created,
+        });
+        reference = p.reference;
     }
-    Ok(reference)
+    doc["reference"] = json!(reference);
+    Ok(BuildOutcome {
+        reference,
+        json: doc,
+    })
 }
 
 /// Builds the binary and the image of `config` (`build` and `deploy`), saying so on stderr.

@@ -753,6 +753,8 @@ pub struct PushOutcome {
     pub blobs_uploaded: usize,
     /// Blobs already present (or mounted).
     pub blobs_present: usize,
+    /// Of those, blobs mounted from another repository of the registry.
+    pub blobs_mounted: usize,
     /// Whether the repository was created.
     pub repository_created: bool,
 }
@@ -789,6 +791,7 @@ pub async fn push(
         bytes_uploaded: stats.bytes_uploaded,
         blobs_uploaded: stats.blobs_uploaded,
         blobs_present: stats.blobs_present,
+        blobs_mounted: stats.blobs_mounted,
         repository_created: repo.created,
     })
 }

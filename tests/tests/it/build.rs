@@ -305,6 +305,24 @@ async fn cli_build_push_then_skopeo_umoci_runc_serve_the_greeting() {
         stderr.contains("0 B uploaded, 4 blob(s) already present"),
         "{stderr}"
     );
+
+    // The same for a script: one JSON document on stdout.
+    let out = rig
+        .cargo_ecs()
+        .args(["build", "--push", "--format", "json", "--manifest-path"])
+        .arg(app.path().join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", target_dir())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["reference"], reference);
+    assert_eq!(doc["digest"], digest);
+    assert_eq!(doc["layers"].as_array().unwrap().len(), 3);
+    assert_eq!(doc["pushed"]["bytesUploaded"], 0);
+    assert_eq!(doc["pushed"]["blobsPresent"], 4);
+    assert_eq!(doc["pushed"]["repositoryCreated"], false);
+    assert!(doc["ociLayout"].is_null());
 }
 
 #[tokio::test(flavor = "multi_thread")]
