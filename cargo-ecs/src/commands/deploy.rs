@@ -51,11 +51,12 @@ pub async fn run(args: DeployArgs, ctx: &Ctx) -> miette::Result<ExitCode> {
         );
     }
 
-    // What exists now (read-only); a missing service without --create-service stops here.
+    // What exists now (read-only); a missing service without --create-service stops here,
+    // --dry-run included: it fails the way the deploy would.
     let facts = exec::gather(&ecs, config)
         .await
         .map_err(miette::Report::new)?;
-    if facts.service.is_none() && !args.create_service && !args.dry_run {
+    if facts.service.is_none() && !args.create_service {
         return Err(miette::Report::new(
             ecs_core::deploy::DeployError::ServiceMissing {
                 cluster: config.cluster.clone(),
@@ -135,7 +136,7 @@ pub async fn run(args: DeployArgs, ctx: &Ctx) -> miette::Result<ExitCode> {
         ctx.ui.status("Network", note);
     }
     let service_action = match &the_plan.service {
-        ServiceStep::Unchanged => "unchanged",
+        ServiceStep::Unchanged | ServiceStep::Follow { .. } => "unchanged",
         ServiceStep::Update { .. } => "updated",
         ServiceStep::Create => "created",
         ServiceStep::Missing => "missing",
@@ -177,24 +178,78 @@ pub async fn run(args: DeployArgs, ctx: &Ctx) -> miette::Result<ExitCode> {
         )?;
         return Ok(ExitCode::SUCCESS);
     };
-    ctx.ui.status(
-        match the_plan.service {
-            ServiceStep::Create => "Created",
-            _ => "Updated",
-        },
-        format!(
-            "service `{}` → {td_short} (deployment {})",
-            config.service, target.deployment_id
-        ),
-    );
+    if let ServiceStep::Follow {
+        deployment_id,
+        task_definition,
+        rollout_state,
+    } = &the_plan.service
+    {
+        let counts = facts
+            .service
+            .as_ref()
+            .and_then(|s| s.deployment(deployment_id))
+            .map(|d| format!("{}/{} running", d.running_count, d.desired_count))
+            .unwrap_or_default();
+        ctx.ui.status(
+            "Following",
+            format!(
+                "existing deployment {deployment_id} of service `{}` ({}{}{counts}): nothing to change, but it has not finished",
+                config.service,
+                short_task_definition(task_definition),
+                rollout_state
+                    .as_deref()
+                    .map(|r| format!(", {r}, "))
+                    .unwrap_or_else(|| ", ".into()),
+            ),
+        );
+        // --no-wait returns at once, but never calls a deployment that already failed a
+        // success.
+        if args.no_wait
+            && let Some(svc) = &facts.service
+            && let d @ Decision::Failed(_) = ecs_core::deploy::wait::decide(svc, &target)
+        {
+            ctx.ui.warn(format!(
+                "deployment {}: {}",
+                target.deployment_id,
+                decision_text(&d)
+            ));
+            summary["deployment"] = json!({
+                "id": target.deployment_id,
+                "result": "failed",
+                "reason": match &d { Decision::Failed(f) => Some(f.to_string()), _ => None },
+            });
+            print_summary(
+                ctx,
+                &summary,
+                &format!("{} → {td_short}: {}", config.service, decision_text(&d)),
+            )?;
+            return Ok(ExitCode::from(EXIT_DEPLOY_FAILED));
+        }
+    } else {
+        ctx.ui.status(
+            match the_plan.service {
+                ServiceStep::Create => "Created",
+                _ => "Updated",
+            },
+            format!(
+                "service `{}` → {td_short} (deployment {})",
+                config.service, target.deployment_id
+            ),
+        );
+    }
     if args.no_wait {
         summary["deployment"] = json!({ "id": target.deployment_id, "result": "not-waited" });
         print_summary(
             ctx,
             &summary,
             &format!(
-                "{} → {td_short}, deployment {} started",
-                config.service, target.deployment_id
+                "{} → {td_short}, deployment {} {}",
+                config.service,
+                target.deployment_id,
+                match the_plan.service {
+                    ServiceStep::Follow { .. } => "still in progress",
+                    _ => "started",
+                }
             ),
         )?;
         return Ok(ExitCode::SUCCESS);
@@ -276,6 +331,18 @@ fn print_plan(
         config.cluster,
         match &the_plan.service {
             ServiceStep::Unchanged => "unchanged".to_string(),
+            ServiceStep::Follow {
+                deployment_id,
+                task_definition,
+                rollout_state,
+            } => format!(
+                "unchanged, but deployment {deployment_id} ({}{}) has not finished: deploy would follow it",
+                short_task_definition(task_definition),
+                rollout_state
+                    .as_deref()
+                    .map(|r| format!(", {r}"))
+                    .unwrap_or_default()
+            ),
             ServiceStep::Create => format!(
                 "create ({} launch type, desired count {})",
                 config.launch_type, config.desired_count

@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use ecs_core::aws::ecs as ecs_api;
 use ecs_core::deploy::DeployError;
 use ecs_core::deploy::exec;
-use ecs_core::deploy::wait::short_task_definition;
+use ecs_core::deploy::wait::{
+    Target, same_task_definition, short_task_definition, unsettled_primary,
+};
 use serde_json::json;
 
 use super::deploy::{
@@ -63,16 +65,56 @@ pub async fn run(args: RollbackArgs, ctx: &Ctx) -> miette::Result<ExitCode> {
             })?,
     };
     let (rev, arn) = chosen.clone();
-    let target = exec::point_service_at(&ecs, &config.cluster, &config.service, &arn)
-        .await
-        .map_err(miette::Report::new)?;
-    ctx.ui.status(
-        "Rolling back",
-        format!(
-            "service `{}`: {current} → {family}:{rev} (deployment {})",
-            config.service, target.deployment_id
-        ),
-    );
+    let target = if same_task_definition(&svc.task_definition, &arn) {
+        // Already on that revision: a new deployment of it would change nothing. Settled →
+        // nothing to do; a rollout of it still under way (or failed) is followed like deploy
+        // does, so the exit code says how it ends.
+        let Some(primary) = unsettled_primary(&svc, &arn) else {
+            ctx.ui.status(
+                "Finished",
+                format!(
+                    "nothing to do: service `{}` already runs {family}:{rev}",
+                    config.service
+                ),
+            );
+            print_summary(
+                ctx,
+                &json!({"from": svc.task_definition, "to": arn, "action": "unchanged", "deployment": null}),
+                &format!("{} unchanged ({family}:{rev})", config.service),
+            )?;
+            return Ok(ExitCode::SUCCESS);
+        };
+        ctx.ui.status(
+            "Following",
+            format!(
+                "service `{}` already runs {family}:{rev}, but its deployment {} ({}{}) has not finished",
+                config.service,
+                primary.id,
+                short_task_definition(&primary.task_definition),
+                primary
+                    .rollout_state
+                    .as_deref()
+                    .map(|r| format!(", {r}"))
+                    .unwrap_or_default()
+            ),
+        );
+        Target {
+            deployment_id: primary.id.clone(),
+            task_definition: Some(arn.clone()),
+        }
+    } else {
+        let target = exec::point_service_at(&ecs, &config.cluster, &config.service, &arn)
+            .await
+            .map_err(miette::Report::new)?;
+        ctx.ui.status(
+            "Rolling back",
+            format!(
+                "service `{}`: {current} → {family}:{rev} (deployment {})",
+                config.service, target.deployment_id
+            ),
+        );
+        target
+    };
     if args.no_wait {
         print_summary(
             ctx,

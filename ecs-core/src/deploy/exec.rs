@@ -125,6 +125,11 @@ pub async fn apply(
     let mut network_notes = Vec::new();
     let target = match &plan.service {
         ServiceStep::Unchanged => None,
+        // Nothing to change, but the rollout already under way is followed to its end.
+        ServiceStep::Follow { deployment_id, .. } => Some(Target {
+            deployment_id: deployment_id.clone(),
+            task_definition: Some(arn.clone()),
+        }),
         ServiceStep::Missing => {
             return Err(DeployError::ServiceMissing {
                 cluster: config.cluster.clone(),

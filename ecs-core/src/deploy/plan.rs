@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::wait::{ServiceSnapshot, short_task_definition};
+use super::wait::{ServiceSnapshot, short_task_definition, unsettled_primary};
 use crate::taskdef;
 
 /// What the deploy found, read-only, before changing anything.
@@ -64,6 +64,17 @@ pub enum RegisterReason {
 pub enum ServiceStep {
     /// Already runs the wanted task definition with the wanted count.
     Unchanged,
+    /// Nothing to change, but the service's PRIMARY deployment has not settled (still in
+    /// progress after a timed-out or interrupted deploy, failed, short of running tasks, or
+    /// on another task definition): follow it to its end like a deployment of our own.
+    Follow {
+        /// The PRIMARY deployment.
+        deployment_id: String,
+        /// The task definition it runs.
+        task_definition: String,
+        /// Its rolloutState, when it has one.
+        rollout_state: Option<String>,
+    },
     /// UpdateService.
     Update {
         /// The task definition it runs now.
@@ -163,6 +174,12 @@ pub fn plan(rendered: &Value, facts: &Facts, opts: &PlanOptions) -> Plan {
                     from_task_definition: svc.task_definition.clone(),
                     task_definition_changes,
                     desired_count,
+                }
+            } else if let Some(primary) = unsettled_primary(svc, &svc.task_definition) {
+                ServiceStep::Follow {
+                    deployment_id: primary.id.clone(),
+                    task_definition: primary.task_definition.clone(),
+                    rollout_state: primary.rollout_state.clone(),
                 }
             } else {
                 ServiceStep::Unchanged
@@ -369,5 +386,56 @@ mod tests {
                 reason: RegisterReason::NewFamily
             }
         );
+    }
+
+    #[test]
+    fn unchanged_but_unfinished_rollout_is_followed_not_nothing_to_do() {
+        use crate::deploy::wait::DeploymentSnapshot;
+        let mut svc = service(3, 1);
+        svc.deployments = vec![DeploymentSnapshot {
+            id: "ecs-svc/1".into(),
+            status: "PRIMARY".into(),
+            task_definition: svc.task_definition.clone(),
+            desired_count: 1,
+            running_count: 0,
+            pending_count: 1,
+            rollout_state: Some("IN_PROGRESS".into()),
+            ..Default::default()
+        }];
+        let facts = Facts {
+            latest: Some(described("hi", 3)),
+            service: Some(svc.clone()),
+        };
+        let p = plan(&rendered("hi"), &facts, &opts());
+        assert_eq!(
+            p.service,
+            ServiceStep::Follow {
+                deployment_id: "ecs-svc/1".into(),
+                task_definition: svc.task_definition.clone(),
+                rollout_state: Some("IN_PROGRESS".into()),
+            }
+        );
+        assert!(!p.is_noop());
+        // Once it completed with every task running: nothing to do.
+        let mut done = svc.clone();
+        done.deployments[0].running_count = 1;
+        done.deployments[0].pending_count = 0;
+        done.deployments[0].rollout_state = Some("COMPLETED".into());
+        let facts = Facts {
+            latest: Some(described("hi", 3)),
+            service: Some(done),
+        };
+        assert!(plan(&rendered("hi"), &facts, &opts()).is_noop());
+        // FAILED is followed too (and ends at once with exit 3), never "nothing to do".
+        let mut failed = svc;
+        failed.deployments[0].rollout_state = Some("FAILED".into());
+        let facts = Facts {
+            latest: Some(described("hi", 3)),
+            service: Some(failed),
+        };
+        assert!(matches!(
+            plan(&rendered("hi"), &facts, &opts()).service,
+            ServiceStep::Follow { .. }
+        ));
     }
 }

@@ -156,6 +156,16 @@ pub enum Failure {
     },
     /// Our deployment is no longer listed.
     Vanished,
+    /// The deployment followed runs another task definition than the one asked for (real ECS
+    /// gives a new task definition a new deployment; moto only renames the old one).
+    WrongTaskDefinition {
+        /// The deployment followed.
+        deployment: String,
+        /// The task definition it runs.
+        runs: String,
+        /// The task definition the deploy asked for.
+        wanted: String,
+    },
     /// The service is gone, draining or inactive.
     ServiceGone {
         /// The service status (or MISSING).
@@ -195,6 +205,16 @@ impl fmt::Display for Failure {
                 write!(f, "the deployment was replaced by {by_deployment}")
             }
             Failure::Vanished => f.write_str("the deployment disappeared from the service"),
+            Failure::WrongTaskDefinition {
+                deployment,
+                runs,
+                wanted,
+            } => write!(
+                f,
+                "deployment {deployment} runs {}, not {} which was asked for",
+                short_task_definition(runs),
+                short_task_definition(wanted)
+            ),
             Failure::ServiceGone { status } => write!(f, "the service is {status}"),
         }
     }
@@ -388,6 +408,17 @@ pub fn decide(svc: &ServiceSnapshot, target: &Target) -> Decision {
             None => Failure::Vanished,
         });
     }
+    // Success means *the asked-for* task definition runs: a deployment of another one never
+    // becomes it.
+    if let Some(wanted) = target.task_definition.as_deref()
+        && !same_task_definition(&ours.task_definition, wanted)
+    {
+        return Decision::Failed(Failure::WrongTaskDefinition {
+            deployment: ours.id.clone(),
+            runs: ours.task_definition.clone(),
+            wanted: wanted.to_string(),
+        });
+    }
     if ours.rollout_state.as_deref() == Some("FAILED") {
         return Decision::Failed(Failure::RolloutFailed {
             reason: ours.rollout_state_reason.clone(),
@@ -395,7 +426,8 @@ pub fn decide(svc: &ServiceSnapshot, target: &Target) -> Decision {
         });
     }
     match ours.rollout_state.as_deref() {
-        Some("COMPLETED") => Decision::Succeeded,
+        // COMPLETED, and its tasks still all run (a task that stopped since is being replaced).
+        Some("COMPLETED") if ours.running_count == ours.desired_count => Decision::Succeeded,
         Some(_) => Decision::Continue,
         // No rolloutState (Classic Load Balancer, older EC2 services): done when ours is the
         // only deployment left and all its tasks run.
@@ -404,6 +436,28 @@ pub fn decide(svc: &ServiceSnapshot, target: &Target) -> Decision {
         }
         None => Decision::Continue,
     }
+}
+
+/// The service's PRIMARY deployment when it has not settled on `task_definition`: still in
+/// progress, failed, short of running tasks, or running another task definition — exactly
+/// when following it with [`decide`] would not say [`Decision::Succeeded`] straight away.
+/// `None` when it has settled, or when there is no PRIMARY deployment to follow.
+pub fn unsettled_primary<'a>(
+    svc: &'a ServiceSnapshot,
+    task_definition: &str,
+) -> Option<&'a DeploymentSnapshot> {
+    let primary = svc.primary()?;
+    let target = Target {
+        deployment_id: primary.id.clone(),
+        task_definition: Some(task_definition.to_string()),
+    };
+    (decide(svc, &target) != Decision::Succeeded).then_some(primary)
+}
+
+/// Whether two task definition references name the same revision (full ARNs or
+/// `family:revision`).
+pub fn same_task_definition(a: &str, b: &str) -> bool {
+    short_task_definition(a) == short_task_definition(b)
 }
 
 /// Everything whose change counts as progress.
@@ -691,5 +745,93 @@ mod tests {
             f.to_string(),
             "the deployment was rolled back: ecs-svc/1 is now primary with hello:7"
         );
+    }
+
+    /// What moto answers after UpdateService to hello:2 with forceNewDeployment: the one
+    /// deployment renamed (new id, new createdAt), still on hello:1, COMPLETED.
+    fn moto_renamed() -> (ServiceSnapshot, Target) {
+        let r = load(include_str!("fixtures/completed.json"));
+        let (_, done) = r.polls.last().cloned().expect("polls");
+        let mut svc = done.expect("service");
+        let hello1 = svc.deployments[0]
+            .task_definition
+            .replace("hello:2", "hello:1");
+        svc.deployments[0].task_definition = hello1;
+        let target = r.tracker.target().clone();
+        assert_eq!(svc.deployments[0].id, target.deployment_id);
+        (svc, target)
+    }
+
+    #[test]
+    fn a_completed_deployment_of_another_task_definition_is_not_success() {
+        let (svc, target) = moto_renamed();
+        let d = decide(&svc, &target);
+        assert_eq!(
+            d,
+            Decision::Failed(Failure::WrongTaskDefinition {
+                deployment: target.deployment_id.clone(),
+                runs: svc.deployments[0].task_definition.clone(),
+                wanted: target.task_definition.clone().expect("td"),
+            })
+        );
+        assert_eq!(d.exit_code(), 3);
+        match d {
+            Decision::Failed(f) => assert_eq!(
+                f.to_string(),
+                "deployment ecs-svc/5170873540941432139 runs hello:1, not hello:2 which was asked for"
+            ),
+            _ => unreachable!(),
+        }
+        // The same deployment, on the right task definition (what real ECS creates): success.
+        let r = load(include_str!("fixtures/completed.json"));
+        let (_, done) = r.polls.last().cloned().expect("polls");
+        assert_eq!(
+            decide(&done.expect("service"), &target),
+            Decision::Succeeded
+        );
+        // Full ARN and family:revision name the same revision.
+        assert!(same_task_definition(
+            "arn:aws:ecs:us-east-1:1:task-definition/hello:2",
+            "hello:2"
+        ));
+        assert!(!same_task_definition("hello:2", "hello:12"));
+    }
+
+    #[test]
+    fn completed_but_short_of_running_tasks_is_not_success_yet() {
+        let r = load(include_str!("fixtures/completed.json"));
+        let (_, done) = r.polls.last().cloned().expect("polls");
+        let mut svc = done.expect("service");
+        svc.deployments[0].running_count -= 1;
+        svc.deployments[0].pending_count += 1;
+        assert_eq!(decide(&svc, r.tracker.target()), Decision::Continue);
+    }
+
+    #[test]
+    fn unsettled_primary_is_what_a_redeploy_must_follow() {
+        let r = load(include_str!("fixtures/completed.json"));
+        let td = r.tracker.target().task_definition.clone().expect("td");
+        let (_, done) = r.polls.last().cloned().expect("polls");
+        let done = done.expect("service");
+        // COMPLETED, all running, on the wanted revision: settled.
+        assert_eq!(unsettled_primary(&done, &td), None);
+        // Still in progress (the rollout a timed-out or interrupted deploy left behind).
+        let (_, first) = r.polls[0].clone();
+        let first = first.expect("service");
+        assert_eq!(
+            unsettled_primary(&first, &td).map(|d| d.id.as_str()),
+            Some("ecs-svc/5170873540941432139")
+        );
+        // FAILED (circuit breaker without rollback).
+        let failed = load(include_str!("fixtures/circuit_breaker_failed.json"));
+        let (_, end) = failed.polls.last().cloned().expect("polls");
+        assert!(unsettled_primary(&end.expect("service"), &td).is_some());
+        // Running another task definition than the service names (moto after an update).
+        let (renamed, _) = moto_renamed();
+        assert!(unsettled_primary(&renamed, &td).is_some());
+        // No PRIMARY deployment (external controller): nothing to follow.
+        let mut none = done.clone();
+        none.deployments.clear();
+        assert_eq!(unsettled_primary(&none, &td), None);
     }
 }

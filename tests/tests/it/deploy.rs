@@ -188,14 +188,24 @@ fn deploy_creates_reuses_and_registers_only_on_change() {
     assert_eq!(revisions(&rig).len(), 1, "--dry-run registered nothing");
     assert_eq!(service(&rig, "default")["taskDefinition"], td1.as_str());
 
+    // moto's UpdateService (even with forceNewDeployment) only renames the one deployment: it
+    // goes on showing hello:1, COMPLETED. Real ECS starts a new deployment of hello:2. A
+    // deployment that runs another revision than the one deployed is never a success (exit 3).
     let out = cargo_ecs(&rig, app.path(), &["deploy", "--format", "json"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "third deploy failed:\n{stderr}");
+    assert_eq!(out.status.code(), Some(3), "third deploy:\n{stderr}");
     let third = json_stdout(&out);
     assert_eq!(third["taskDefinition"]["registered"], true, "{third}");
     assert_eq!(third["taskDefinition"]["revision"], 2);
     assert_eq!(third["service"]["action"], "updated");
-    assert_eq!(third["deployment"]["result"], "succeeded");
+    assert_eq!(third["deployment"]["result"], "failed", "{third}");
+    assert_eq!(
+        third["deployment"]["failure"]["kind"], "wrong-task-definition",
+        "{third}"
+    );
+    let reason = third["deployment"]["reason"].as_str().unwrap();
+    assert!(reason.contains("runs hello:1, not hello:2"), "{reason}");
+    assert!(!stderr.contains("Deployed"), "{stderr}");
     let td2 = service(&rig, "default")["taskDefinition"]
         .as_str()
         .unwrap()
@@ -228,6 +238,18 @@ fn deploy_creates_reuses_and_registers_only_on_change() {
     assert_eq!(rb["deployment"]["result"], "succeeded", "{rb}");
     assert_eq!(service(&rig, "default")["taskDefinition"], td1.as_str());
     assert_ne!(image1, image2);
+
+    // 5. `rollback --revision 1` while on revision 1 and settled: nothing to do, no new
+    // deployment.
+    let before = service(&rig, "default")["deployments"][0]["id"].clone();
+    let out = cargo_ecs(&rig, app.path(), &["rollback", "--revision", "1"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("already runs hello:1"), "{stderr}");
+    assert!(!stderr.contains("Rolling back"), "{stderr}");
+    let after = service(&rig, "default");
+    assert_eq!(after["deployments"][0]["id"], before, "no new deployment");
+    assert_eq!(after["taskDefinition"], td1.as_str());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -362,6 +384,18 @@ fn deploy_to_a_missing_service_without_create_service_fails_before_building() {
     assert!(stderr.contains("--create-service"), "{stderr}");
     assert!(!stderr.contains("Building"), "{stderr}");
     assert!(revisions(&rig).is_empty(), "no revision registered");
+
+    // --dry-run fails the same way (exit 1), before building.
+    let out = cargo_ecs(&rig, app.path(), &["deploy", "--dry-run"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("service `hello` does not exist"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--create-service"), "{stderr}");
+    assert!(!stderr.contains("Building"), "{stderr}");
+    assert!(revisions(&rig).is_empty(), "no revision registered");
 }
 
 /// moto with MOTO_ECS_SERVICE_RUNNING=0: the deployment stays IN_PROGRESS with nothing
@@ -406,6 +440,60 @@ fn a_rollout_that_never_progresses_ends_with_exit_3() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// A deploy that gave up (timed out, no progress, Ctrl-C) leaves the rollout under way. Running
+/// deploy again with nothing to change must follow that rollout to its end, not report
+/// "nothing to do" while no task runs.
+#[test]
+fn redeploy_after_an_unfinished_rollout_follows_it_instead_of_nothing_to_do() {
+    let rig = Rig::start_with(|o| o.ecs_service_running = 0).unwrap();
+    ecs(&rig, "CreateCluster", json!({"clusterName": "default"}));
+    let app = hello_copy();
+    let wait = ["--no-progress-timeout", "3s", "--timeout", "2m"];
+    let mut args = vec!["deploy", "--create-service"];
+    args.extend(wait);
+    let out = cargo_ecs(&rig, app.path(), &args);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let deployment = service(&rig, "default")["deployments"][0]["id"].clone();
+
+    // --dry-run says what deploy would do.
+    let out = cargo_ecs(&rig, app.path(), &["deploy", "--dry-run"]);
+    let plan = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        plan.contains("has not finished: deploy would follow it"),
+        "{plan}"
+    );
+
+    // Nothing changed, but the rollout has not finished: follow it (and it never finishes).
+    let mut args = vec!["deploy", "--format", "json"];
+    args.extend(wait);
+    let out = cargo_ecs(&rig, app.path(), &args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(!stderr.contains("nothing to do"), "{stderr}");
+    assert!(
+        stderr.contains("Following") && stderr.contains("existing deployment"),
+        "{stderr}"
+    );
+    let summary = json_stdout(&out);
+    assert_eq!(summary["service"]["action"], "unchanged", "{summary}");
+    assert_eq!(summary["taskDefinition"]["registered"], false);
+    assert_eq!(summary["deployment"]["id"], deployment, "{summary}");
+    assert_eq!(summary["deployment"]["result"], "no-progress", "{summary}");
+    // The service was left alone: the same deployment, no new revision.
+    assert_eq!(service(&rig, "default")["deployments"][0]["id"], deployment);
+    assert_eq!(revisions(&rig).len(), 1);
 }
 
 /// Ctrl-C while waiting: the wait stops, the service is left as it is, and the user is told
