@@ -36,8 +36,9 @@ pub enum Origin {
 
 impl Origin {
     /// The full key path a user would recognise for `key` (dotted, inside the ecs table):
-    /// `package.metadata.ecs.memory`, `workspace.metadata.ecs.env.prod.cpu`,
-    /// `CARGO_ECS_CPU`, `--set cpu`.
+    /// `package.metadata.ecs.memory`, `workspace.metadata.ecs.env.prod.cpu`; for values from
+    /// a variable or a flag the dotted key itself (`cpu`), whose source [`Origin::given_by`]
+    /// names.
     pub fn key_path(&self, key: &str) -> String {
         let dot = if key.is_empty() { "" } else { "." };
         match self {
@@ -47,8 +48,54 @@ impl Origin {
                 let table = if *workspace { "workspace" } else { "package" };
                 format!("{table}.metadata.ecs.env.{name}{dot}{key}")
             }
-            Origin::Var(var) => format!("{var} (`{key}`)"),
-            Origin::Flag(flag) => format!("{flag} (`{key}`)"),
+            Origin::Var(_) | Origin::Flag(_) => key.to_string(),
+        }
+    }
+
+    /// The variable or flag that gave `key`, as the user typed it (`CARGO_ECS_CPU`,
+    /// `--set cpu=…`, `--cluster`); `None` for values from a manifest or a default. The value
+    /// itself is not repeated (it may be long or secret).
+    pub fn given_by(&self, key: &str) -> Option<String> {
+        match self {
+            Origin::Var(var) => Some(var.clone()),
+            Origin::Flag(flag) if flag == "--set" => Some(format!("--set {key}=…")),
+            Origin::Flag(flag) => Some(flag.clone()),
+            _ => None,
+        }
+    }
+
+    /// `` `package.metadata.ecs.cpu` ``, or `` `cpu` (from --set cpu=…) `` for a value that
+    /// came from a variable or a flag.
+    pub fn quoted(&self, key: &str) -> String {
+        let path = self.key_path(key);
+        match self.given_by(key) {
+            Some(source) => format!("`{path}` (from {source})"),
+            None => format!("`{path}`"),
+        }
+    }
+
+    /// How a value's source reads after "set …" in an explanation: `in
+    /// `package.metadata.ecs.logs.driver``, `by --set logs.driver=…`, `by default`.
+    pub fn set_by(&self, key: &str) -> String {
+        match (self, self.given_by(key)) {
+            (Origin::Default, _) => "by default".into(),
+            (_, Some(source)) => format!("by {source}"),
+            (_, None) => format!("in `{}`", self.key_path(key)),
+        }
+    }
+
+    /// Precedence rank, lowest first (a package's env table beats the workspace's).
+    pub fn rank(&self) -> u8 {
+        match self {
+            Origin::Default => 0,
+            Origin::Workspace => 1,
+            Origin::Package => 2,
+            Origin::Env {
+                workspace: true, ..
+            } => 3,
+            Origin::Env { .. } => 4,
+            Origin::Var(_) => 5,
+            Origin::Flag(_) => 6,
         }
     }
 
@@ -103,7 +150,8 @@ pub enum Problem {
         /// What to write instead.
         help: String,
     },
-    /// Fargate memory does not fit the chosen CPU.
+    /// Fargate memory does not fit the chosen CPU. The error's key is the one of the pair
+    /// set by the source with the higher precedence (`cpu` when `--set cpu=…` changed it).
     CpuMemoryMismatch {
         /// Task CPU units.
         cpu: u32,
@@ -111,6 +159,16 @@ pub enum Problem {
         memory: u32,
         /// The memory sizes allowed with that CPU.
         allowed: String,
+        /// Where the other value of the pair was set, when another source set it
+        /// (`package.metadata.ecs.memory`, `--set cpu=…`).
+        other: Option<String>,
+    },
+    /// A key that exists, but not at this place (`env` inside a named environment).
+    Misplaced {
+        /// Why it is not allowed here.
+        reason: String,
+        /// What to write instead.
+        help: String,
     },
     /// A key that must be set is missing.
     Required {
@@ -135,6 +193,10 @@ pub struct ConfigError {
     pub source_code: Option<NamedSource<String>>,
     /// The value's (or unknown key's) span in `source_code`.
     pub span: Option<SourceSpan>,
+    /// The written key the problem is shown at, when that is not `key` itself: a required
+    /// key is missing because of another one (`logs.driver = "splunk"` needs
+    /// `logs.secret-options`), so the snippet shows the key that was written.
+    pub anchor: Option<(String, Origin)>,
 }
 
 impl ConfigError {
@@ -146,7 +208,14 @@ impl ConfigError {
             problem,
             source_code: None,
             span: None,
+            anchor: None,
         }
+    }
+
+    /// Shows the problem at `key` as set by `origin` (see [`ConfigError::anchor`]).
+    pub fn with_anchor(mut self, key: impl Into<String>, origin: Origin) -> Self {
+        self.anchor = Some((key.into(), origin));
+        self
     }
 
     /// The full key path (`package.metadata.ecs.memory`).
@@ -160,37 +229,69 @@ impl ConfigError {
             Problem::WrongType { expected, .. } => format!("expected {expected}"),
             Problem::InvalidChoice { .. } => "not a valid choice".into(),
             Problem::InvalidValue { .. } => "invalid value".into(),
-            Problem::CpuMemoryMismatch { cpu, .. } => format!("does not fit cpu = {cpu}"),
-            Problem::Required { .. } => "required here".into(),
+            Problem::CpuMemoryMismatch { cpu, memory, .. } => {
+                if self.key == "cpu" {
+                    format!("does not fit memory = {memory}")
+                } else {
+                    format!("does not fit cpu = {cpu}")
+                }
+            }
+            Problem::Misplaced { .. } => "not allowed here".into(),
+            Problem::Required { .. } => match &self.anchor {
+                Some(_) => format!("needs `{}`", self.key),
+                None => "required here".into(),
+            },
         }
     }
 }
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let path = self.key_path();
+        let path = self.origin.quoted(&self.key);
         match &self.problem {
-            Problem::UnknownKey { .. } => write!(f, "unknown key `{path}`"),
+            Problem::UnknownKey { .. } => write!(f, "unknown key {path}"),
             Problem::WrongType { expected, found } => {
                 write!(
                     f,
-                    "invalid type for `{path}`: expected {expected}, found {found}"
+                    "invalid type for {path}: expected {expected}, found {found}"
                 )
             }
             Problem::InvalidChoice { value, context, .. } => {
-                write!(f, "invalid value {value} for `{path}`")?;
+                write!(f, "invalid value {value} for {path}")?;
                 if let Some(context) = context {
                     write!(f, ": {context}")?;
                 }
                 Ok(())
             }
             Problem::InvalidValue { value, reason, .. } => {
-                write!(f, "invalid value {value} for `{path}`: {reason}")
+                write!(f, "invalid value {value} for {path}: {reason}")
             }
-            Problem::CpuMemoryMismatch { cpu, memory, .. } => {
-                write!(f, "`{path} = {memory}` does not fit cpu = {cpu} on Fargate")
+            Problem::CpuMemoryMismatch {
+                cpu, memory, other, ..
+            } => {
+                let key_path = self.key_path();
+                let source = match self.origin.given_by(&self.key) {
+                    Some(source) => format!(" (from {source})"),
+                    None => String::new(),
+                };
+                let other = match other {
+                    Some(other) => format!(" ({other})"),
+                    None => String::new(),
+                };
+                if self.key == "cpu" {
+                    write!(
+                        f,
+                        "`{key_path} = {cpu}`{source} does not fit memory = {memory}{other} on Fargate"
+                    )
+                } else {
+                    write!(
+                        f,
+                        "`{key_path} = {memory}`{source} does not fit cpu = {cpu}{other} on Fargate"
+                    )
+                }
             }
-            Problem::Required { reason, .. } => write!(f, "`{path}` is required: {reason}"),
+            Problem::Misplaced { reason, .. } => write!(f, "{path} is not allowed here: {reason}"),
+            Problem::Required { reason, .. } => write!(f, "{path} is required: {reason}"),
         }
     }
 }
@@ -205,6 +306,7 @@ impl Diagnostic for ConfigError {
             Problem::InvalidChoice { .. } => "cargo_ecs::config::invalid_choice",
             Problem::InvalidValue { .. } => "cargo_ecs::config::invalid_value",
             Problem::CpuMemoryMismatch { .. } => "cargo_ecs::config::cpu_memory_mismatch",
+            Problem::Misplaced { .. } => "cargo_ecs::config::misplaced",
             Problem::Required { .. } => "cargo_ecs::config::required",
         };
         Some(Box::new(code))
@@ -221,7 +323,9 @@ impl Diagnostic for ConfigError {
             }
             Problem::WrongType { expected, .. } => format!("write {expected}"),
             Problem::InvalidChoice { choices, .. } => format!("use one of {}", choices.join(", ")),
-            Problem::InvalidValue { help, .. } | Problem::Required { help, .. } => help.clone(),
+            Problem::InvalidValue { help, .. }
+            | Problem::Required { help, .. }
+            | Problem::Misplaced { help, .. } => help.clone(),
             Problem::CpuMemoryMismatch { cpu, allowed, .. } => {
                 format!("with cpu = {cpu}, memory must be {allowed} (AWS Fargate task sizes)")
             }
@@ -282,15 +386,22 @@ impl Diagnostic for ConfigErrors {
 /// A configuration value that is allowed but probably not what the user wants.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigWarning {
-    /// The full key path it concerns.
+    /// The full key path it concerns (the dotted key for a variable or a flag).
     pub key_path: String,
+    /// The variable or flag that gave the value (`CARGO_ECS_LOGS_GROUP`, `--set logs.group=…`),
+    /// when it did not come from a manifest.
+    pub source: Option<String>,
     /// What is suspicious, and what to do about it.
     pub message: String,
 }
 
 impl fmt::Display for ConfigWarning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "`{}`: {}", self.key_path, self.message)
+        write!(f, "`{}`", self.key_path)?;
+        if let Some(source) = &self.source {
+            write!(f, " (from {source})")?;
+        }
+        write!(f, ": {}", self.message)
     }
 }
 

@@ -253,6 +253,8 @@ fn from_file(config: &Config, template: &Value, image: &str) -> Result<Value, Ta
     };
     let mut map = strip_describe_output(template).ok_or_else(|| not("expected a JSON object"))?;
     map.insert("family".into(), Value::String(config.family.clone()));
+    // The task-level keys the configuration sets (execution-role, cpu, …) win over the file.
+    deep_merge(&mut map, &config.task_definition_fields);
     let containers = match map.get_mut("containerDefinitions") {
         Some(Value::Array(c)) if !c.is_empty() => c,
         _ => return Err(not("it has no containerDefinitions")),

@@ -97,3 +97,54 @@ command = "serve --port 8080"
 "#
     )));
 }
+
+fn errors_with(rest: &str, inputs: &ecs_core::config::Inputs) -> String {
+    let ws = common::workspace(&common::manifest(rest));
+    match ecs_core::config::resolve(&ws, inputs) {
+        Ok(r) => panic!("expected errors, got {:#?}", r.config),
+        Err(e) => report(&e),
+    }
+}
+
+fn set(args: &[&str]) -> ecs_core::config::Inputs {
+    ecs_core::config::Inputs {
+        settings: args
+            .iter()
+            .map(|a| ecs_core::config::Setting::parse_set(a).unwrap())
+            .collect(),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn nested_env_table() {
+    let inputs = ecs_core::config::Inputs {
+        env_name: Some("prod".into()),
+        ..Default::default()
+    };
+    insta::assert_snapshot!(errors_with(
+        &format!(
+            "[package.metadata.ecs]\n{ROLE}\n[package.metadata.ecs.env.prod]\ndesired-count = 3\n\n[package.metadata.ecs.env.prod.env.x]\ncpu = 1\nbogus = 2\n"
+        ),
+        &inputs
+    ));
+}
+
+#[test]
+fn invalid_service_reported_once() {
+    insta::assert_snapshot!(errors(&format!(
+        "[package.metadata.ecs]\n{ROLE}service = \"bad name!\"\n"
+    )));
+}
+
+#[test]
+fn settings_from_flags_and_variables() {
+    let mut inputs = set(&["nosuch=1", "logs.driver=splunk", "cpu=512"]);
+    inputs
+        .vars
+        .push(("CARGO_ECS_DESIRED_COUNT".into(), "many".into()));
+    insta::assert_snapshot!(errors_with(
+        &format!("[package.metadata.ecs]\n{ROLE}cpu = 256\nmemory = 512\n"),
+        &inputs
+    ));
+}

@@ -181,6 +181,10 @@ pub struct Config {
     /// The parsed contents of `task_definition_file` (read by `config::resolve`, so that
     /// rendering stays pure); describe output and its wrapper are accepted.
     pub task_definition_template: Option<serde_json::Value>,
+    /// With a `task_definition_template`: the task-level fields the configuration sets
+    /// explicitly (execution-role, task-role, cpu, memory, network-mode, architecture), as
+    /// RegisterTaskDefinition fields written over the file's. Empty otherwise.
+    pub task_definition_fields: serde_json::Map<String, serde_json::Value>,
     /// `[package.metadata.ecs.image]`.
     pub image: ImageConfig,
     /// `[package.metadata.ecs.container]`.

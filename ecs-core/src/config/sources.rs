@@ -114,6 +114,12 @@ impl Layered {
             }
         }
     }
+
+    /// The origin of the value (or table) at exactly `path`, if some source wrote it.
+    pub fn exact_origin(&self, path: &[&str]) -> Option<Origin> {
+        let path: Vec<String> = path.iter().map(|s| s.to_string()).collect();
+        self.origins.get(&path).cloned()
+    }
 }
 
 /// Joins a path for display (`container.health-check.command`).
@@ -403,6 +409,7 @@ fn var_layers(
                 let suggestion = validate::closest(name, names.iter().map(String::as_str));
                 warnings.push(ConfigWarning {
                     key_path: name.clone(),
+                    source: None,
                     message: match suggestion {
                         Some(s) => format!("unknown variable ignored; did you mean `{s}`?"),
                         None => "unknown variable ignored (the CARGO_ECS_* names are listed in docs/config.md)".into(),
@@ -435,14 +442,19 @@ fn coerce(raw: &str, ty: Ty) -> Result<Value, String> {
             Some(Value::String(s)) => s,
             _ => raw.to_string(),
         })),
-        Ty::Int => raw
-            .trim()
-            .parse::<i64>()
-            .map(Value::from)
-            .map_err(|_| format!("{raw:?}")),
-        Ty::IntOrStr => Ok(match raw.trim().parse::<i64>() {
-            Ok(n) => Value::from(n),
-            Err(_) => Value::String(raw.to_string()),
+        Ty::Int => match raw.trim().parse::<i64>() {
+            Ok(n) => Ok(Value::from(n)),
+            // TOML integers such as `1_000`.
+            Err(_) => match toml_value() {
+                Some(v) if v.is_i64() => Ok(v),
+                _ => Err(format!("{raw:?}")),
+            },
+        },
+        // A TOML value is taken as in Cargo.toml (`512`, `"1 GB"`); anything else is the
+        // string as typed (`1 GB`, `0.25 vCPU`).
+        Ty::IntOrStr => Ok(match toml_value() {
+            Some(v @ (Value::Number(_) | Value::String(_))) => v,
+            _ => Value::String(raw.to_string()),
         }),
         Ty::Bool => match raw.trim().to_ascii_lowercase().as_str() {
             "true" | "1" | "yes" => Ok(Value::Bool(true)),
@@ -481,6 +493,13 @@ fn unknown_path(path: &[String], origin: Origin) -> ConfigError {
     for (i, seg) in path.iter().enumerate() {
         match keys.iter().find(|(k, _)| k == seg) {
             Some((_, Ty::Table(inner))) => keys = inner,
+            Some((_, Ty::Envs)) => {
+                return ConfigError::new(
+                    path_key(&path[..=i]),
+                    origin.clone(),
+                    env_misplaced(&origin),
+                );
+            }
             Some(_) => {
                 return ConfigError::new(
                     path_key(&path[..=i]),
@@ -492,15 +511,30 @@ fn unknown_path(path: &[String], origin: Origin) -> ConfigError {
                 );
             }
             None => {
-                return ConfigError::new(
-                    path_key(&path[..=i]),
-                    origin,
-                    validate::unknown_key(seg, keys),
-                );
+                let problem = unknown_key(seg, keys, &origin);
+                return ConfigError::new(path_key(&path[..=i]), origin, problem);
             }
         }
     }
-    ConfigError::new(path_key(path), origin, validate::unknown_key("", keys))
+    let problem = unknown_key("", keys, &origin);
+    ConfigError::new(path_key(path), origin, problem)
+}
+
+/// An unknown key at a level with `keys`. `env` is listed among the valid keys only where
+/// named environments can be defined: the top of `[package.metadata.ecs]` and
+/// `[workspace.metadata.ecs]`, not inside a named environment nor in a variable or flag.
+fn unknown_key(name: &str, keys: &[(&str, Ty)], origin: &Origin) -> Problem {
+    match origin {
+        Origin::Default | Origin::Workspace | Origin::Package => validate::unknown_key(name, keys),
+        Origin::Env { .. } | Origin::Var(_) | Origin::Flag(_) => {
+            let keys: Vec<(&str, Ty)> = keys
+                .iter()
+                .copied()
+                .filter(|(_, ty)| !matches!(ty, Ty::Envs))
+                .collect();
+            validate::unknown_key(name, &keys)
+        }
+    }
 }
 
 /// Checks a table against the schema in place: unknown keys and wrongly typed values are
@@ -524,7 +558,7 @@ pub(crate) fn check_table(
                 errors.push(ConfigError::new(
                     path_key(path),
                     origin.clone(),
-                    validate::unknown_key(&name, keys),
+                    unknown_key(&name, keys, origin),
                 ));
                 false
             }
@@ -643,7 +677,59 @@ fn check_value(
             Value::Object(_) => true,
             other => wrong(&other.clone()),
         },
-        Ty::Envs => value.is_object() || wrong(value),
+        Ty::Envs => {
+            // The top-level `env` tables are taken apart before any table is checked, so an
+            // `env` met here is nested in a named environment (or comes from a flag): it
+            // would never be used. Say so, and still check what it holds.
+            errors.push(ConfigError::new(
+                path_key(path),
+                origin.clone(),
+                env_misplaced(origin),
+            ));
+            if let Value::Object(envs) = value {
+                for (name, table) in envs.iter_mut() {
+                    path.push(name.clone());
+                    match table {
+                        Value::Object(t) => check_table(t, TOP_KEYS, path, origin, errors),
+                        other => errors.push(ConfigError::new(
+                            path_key(path),
+                            origin.clone(),
+                            Problem::WrongType {
+                                expected: "a table of keys".into(),
+                                found: describe(other),
+                            },
+                        )),
+                    }
+                    path.pop();
+                }
+            }
+            false
+        }
+    }
+}
+
+/// Why an `env` key is not allowed where it was found.
+fn env_misplaced(origin: &Origin) -> Problem {
+    match origin {
+        Origin::Env { name, workspace } => {
+            let table = if *workspace { "workspace" } else { "package" };
+            Problem::Misplaced {
+                reason: format!(
+                    "named environments cannot be nested: `--env NAME` selects one [{table}.metadata.ecs.env.NAME] table, so keys under `env` inside `env.{name}` would never be used"
+                ),
+                help: format!(
+                    "move those keys up into [{table}.metadata.ecs.env.{name}], or make them an environment of their own, [{table}.metadata.ecs.env.OTHER]"
+                ),
+            }
+        }
+        Origin::Var(_) | Origin::Flag(_) => Problem::Misplaced {
+            reason: "named environments are tables in Cargo.toml, not settings".into(),
+            help: "define [package.metadata.ecs.env.NAME] in Cargo.toml and select it with `--env NAME` (or CARGO_ECS_ENV=NAME)".into(),
+        },
+        Origin::Default | Origin::Workspace | Origin::Package => Problem::Misplaced {
+            reason: "named environments are defined only at the top of the ecs table".into(),
+            help: "write [package.metadata.ecs.env.NAME]".into(),
+        },
     }
 }
 
@@ -693,7 +779,12 @@ fn merge(
 
 /// Fills in `source_code` and `span` from the manifest the value came from.
 fn attach_span(ws: &Workspace, error: &mut ConfigError) {
-    let (text, file, base): (&str, &Path, Vec<String>) = match &error.origin {
+    // A problem about a missing key is shown at the written key that needs it.
+    let (key, origin) = match &error.anchor {
+        Some((key, origin)) => (key.clone(), origin.clone()),
+        None => (error.key.clone(), error.origin.clone()),
+    };
+    let (text, file, base): (&str, &Path, Vec<String>) = match &origin {
         Origin::Package | Origin::Default => (
             &ws.manifest_text,
             &ws.manifest_path,
@@ -722,10 +813,13 @@ fn attach_span(ws: &Workspace, error: &mut ConfigError) {
         Origin::Var(_) | Origin::Flag(_) => return,
     };
     let mut path = base;
-    if !error.key.is_empty() {
-        path.extend(error.key.split('.').map(str::to_string));
+    if !key.is_empty() {
+        path.extend(key.split('.').map(str::to_string));
     }
-    let key_only = matches!(error.problem, Problem::UnknownKey { .. });
+    let key_only = matches!(
+        error.problem,
+        Problem::UnknownKey { .. } | Problem::Misplaced { .. }
+    );
     let range = locate(text, &path, key_only).or_else(|| {
         // Missing keys: point at the closest existing parent.
         let mut p = path.clone();
@@ -1007,6 +1101,258 @@ mod tests {
         assert_eq!(&text[r], "cpu");
         let r = locate(text, &path("package.metadata.ecs.container.port"), false).unwrap();
         assert_eq!(&text[r], "0");
+    }
+
+    fn settings(args: &[&str]) -> Inputs {
+        Inputs {
+            settings: args
+                .iter()
+                .map(|a| Setting::parse_set(a).unwrap())
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    fn problems(w: &Workspace, inputs: &Inputs) -> Vec<(String, String)> {
+        match resolve(w, inputs) {
+            Ok(r) => panic!("expected errors, got {:?}", r.config),
+            Err(e) => e
+                .errors
+                .iter()
+                .map(|e| (e.key_path(), e.to_string()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn nested_env_tables_are_checked_and_rejected_at_any_depth() {
+        let text = format!(
+            "[package.metadata.ecs]\n{ROLE}\n[package.metadata.ecs.env.prod]\ncpu = 1024\n\n[package.metadata.ecs.env.prod.env.x]\ncpu = 1\nbogus = 2\n\n[package.metadata.ecs.env.prod.env.x.env.y]\nzzz = 3\n\n[package.metadata.ecs.env.stage.logs]\ndrivr = \"awslogs\"\n"
+        );
+        let w = ws(&text);
+        for env_name in [Some("prod"), Some("stage"), None] {
+            let inputs = Inputs {
+                env_name: env_name.map(str::to_string),
+                ..Default::default()
+            };
+            let e = problems(&w, &inputs);
+            let keys: Vec<&str> = e.iter().map(|(k, _)| k.as_str()).collect();
+            for expected in [
+                "package.metadata.ecs.env.prod.env",
+                "package.metadata.ecs.env.prod.env.x.bogus",
+                "package.metadata.ecs.env.prod.env.x.env",
+                "package.metadata.ecs.env.prod.env.x.env.y.zzz",
+                "package.metadata.ecs.env.stage.logs.drivr",
+            ] {
+                assert!(
+                    keys.contains(&expected),
+                    "{env_name:?}: {expected} in {e:#?}"
+                );
+            }
+            let nested = &e
+                .iter()
+                .find(|(k, _)| k == "package.metadata.ecs.env.prod.env")
+                .unwrap()
+                .1;
+            assert!(nested.contains("cannot be nested"), "{nested}");
+            // Inside a named environment, `env` is not offered as a valid key.
+            let err = resolve(&w, &inputs).unwrap_err();
+            let bogus = err
+                .errors
+                .iter()
+                .find(|e| e.key_path() == "package.metadata.ecs.env.prod.env.x.bogus")
+                .unwrap();
+            let help = miette::Diagnostic::help(bogus).unwrap().to_string();
+            assert!(!help.contains(", env"), "{help}");
+            // The nested error points at the `env` key of the prod table.
+            assert!(err.errors.iter().all(|e| e.span.is_some()), "{err:#?}");
+        }
+        // The same from the workspace manifest.
+        let w = ws(&format!(
+            "[workspace.metadata.ecs.env.prod.env.x]\nbogus = 1\n\n[package.metadata.ecs]\n{ROLE}"
+        ));
+        let e = problems(&w, &Inputs::default());
+        let keys: Vec<&str> = e.iter().map(|(k, _)| k.as_str()).collect();
+        assert!(
+            keys.contains(&"workspace.metadata.ecs.env.prod.env"),
+            "{e:?}"
+        );
+        assert!(
+            keys.contains(&"workspace.metadata.ecs.env.prod.env.x.bogus"),
+            "{e:?}"
+        );
+        // And from a flag: named environments are not settings.
+        let w = ws(&format!("[package.metadata.ecs]\n{ROLE}"));
+        for arg in ["env.prod.cpu=512", "env={ prod = { cpu = 512 } }"] {
+            let e = problems(&w, &settings(&[arg]));
+            assert_eq!(e.len(), 1, "{e:?}");
+            assert!(e[0].1.starts_with("`env` (from --set env"), "{e:?}");
+            assert!(e[0].1.contains("not allowed here"), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn quoted_sizes_are_taken_from_variables_and_flags_as_in_cargo_toml() {
+        let w = ws(&format!("[package.metadata.ecs]\n{ROLE}"));
+        for (vars, sets, cpu, memory) in [
+            (vec![], vec!["memory=\"1 GB\""], 256, 1024),
+            (vec![], vec!["memory=1 GB"], 256, 1024),
+            (
+                vec![],
+                vec!["cpu=\"0.5 vCPU\"", "memory=\"2048\""],
+                512,
+                2048,
+            ),
+            (vec![], vec!["cpu=1_024"], 1024, 2048),
+            (vec![("CARGO_ECS_CPU", "\"0.5 vCPU\"")], vec![], 512, 1024),
+            (vec![("CARGO_ECS_CPU", "0.25 vCPU")], vec![], 256, 512),
+            (vec![("CARGO_ECS_MEMORY", "\"1 GB\"")], vec![], 256, 1024),
+            (vec![("CARGO_ECS_MEMORY", "1024")], vec![], 256, 1024),
+        ] {
+            let inputs = Inputs {
+                vars: vars
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                ..settings(&sets)
+            };
+            let r = resolve(&w, &inputs)
+                .unwrap_or_else(|e| panic!("{vars:?} {sets:?}: {:#?}", e.errors));
+            assert_eq!(
+                (r.config.cpu.unwrap().0, r.config.memory.unwrap().0),
+                (cpu, memory),
+                "{vars:?} {sets:?}"
+            );
+        }
+        // Other keys keep working: a TOML string, a bare word, a TOML integer.
+        let r = resolve(
+            &w,
+            &settings(&["family=\"fam\"", "cluster=c1", "desired-count=1_0"]),
+        )
+        .unwrap();
+        assert_eq!(
+            (r.config.family.as_str(), r.config.cluster.as_str()),
+            ("fam", "c1")
+        );
+        assert_eq!(r.config.desired_count, 10);
+    }
+
+    #[test]
+    fn problems_from_variables_and_flags_name_the_key_and_its_source() {
+        let w = ws(&format!("[package.metadata.ecs]\n{ROLE}"));
+        let e = problems(&w, &settings(&["nosuch=1"]));
+        assert_eq!(e[0].1, "unknown key `nosuch` (from --set nosuch=…)");
+        assert_eq!(e[0].0, "nosuch");
+        let inputs = Inputs {
+            vars: vec![("CARGO_ECS_CPU".into(), "300".into())],
+            ..Default::default()
+        };
+        let e = problems(&w, &inputs);
+        assert_eq!(
+            e[0].1,
+            "invalid value 300 for `cpu` (from CARGO_ECS_CPU): not a Fargate CPU size"
+        );
+        let inputs = Inputs {
+            settings: vec![Setting::flag("--cluster", "cluster", "bad name!")],
+            ..Default::default()
+        };
+        let e = problems(&w, &inputs);
+        assert!(
+            e[0].1
+                .starts_with("invalid value \"bad name!\" for `cluster` (from --cluster):"),
+            "{e:?}"
+        );
+        for (_, message) in problems(&w, &settings(&["logs.drivr=x", "cpu=abc"])) {
+            assert!(!message.contains("(`"), "garbled: {message}");
+        }
+        // Warnings too.
+        let r = resolve(
+            &ws("[package.metadata.ecs]\nlaunch-type = \"ec2\"\n"),
+            &settings(&["logs.driver=json-file", "logs.group=/g"]),
+        )
+        .unwrap();
+        assert_eq!(
+            r.warnings[0].to_string(),
+            "`logs.group` (from --set logs.group=…): only used by the awslogs driver; ignored with json-file"
+        );
+    }
+
+    #[test]
+    fn a_required_key_is_not_blamed_on_the_flag_that_made_its_table() {
+        // No [logs] table in Cargo.toml: `--set logs.driver=splunk` creates it.
+        let w = ws(&format!("[package.metadata.ecs]\n{ROLE}"));
+        let err = resolve(&w, &settings(&["logs.driver=splunk"])).unwrap_err();
+        let keys: Vec<String> = err.errors.iter().map(|e| e.key_path()).collect();
+        assert_eq!(
+            keys,
+            [
+                "package.metadata.ecs.logs.secret-options",
+                "package.metadata.ecs.logs.options"
+            ]
+        );
+        for e in &err.errors {
+            let text = e.to_string();
+            assert!(!text.contains("(from --set logs."), "{text}");
+            assert!(
+                text.contains("logs.driver set by --set logs.driver=…"),
+                "{text}"
+            );
+            // The flag is not in Cargo.toml: no snippet at all.
+            assert!(e.span.is_none(), "{text}");
+        }
+        // With the driver written in Cargo.toml, the snippet shows the driver line.
+        let text = format!(
+            "[package.metadata.ecs]\n{ROLE}\n[package.metadata.ecs.logs]\ndriver = \"splunk\"\n"
+        );
+        let w = ws(&text);
+        let err = resolve(&w, &Inputs::default()).unwrap_err();
+        for e in &err.errors {
+            let span = e.span.expect("a snippet");
+            let full = format!("[package]\nname = \"svc\"\nversion = \"0.1.0\"\n\n{text}");
+            assert_eq!(
+                &full[span.offset()..span.offset() + span.len()],
+                "\"splunk\""
+            );
+            assert!(
+                e.to_string()
+                    .contains("logs.driver set in `package.metadata.ecs.logs.driver`"),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_cpu_memory_mismatch_is_shown_at_the_source_that_wins() {
+        let text = format!("[package.metadata.ecs]\n{ROLE}cpu = 256\nmemory = 512\n");
+        let w = ws(&text);
+        let err = resolve(&w, &settings(&["cpu=512"])).unwrap_err();
+        assert_eq!(err.errors.len(), 1, "{:#?}", err.errors);
+        let e = &err.errors[0];
+        assert_eq!(e.key, "cpu");
+        assert_eq!(e.origin, Origin::Flag("--set".into()));
+        assert!(
+            e.span.is_none() && e.source_code.is_none(),
+            "no Cargo.toml snippet"
+        );
+        assert_eq!(
+            e.to_string(),
+            "`cpu = 512` (from --set cpu=…) does not fit memory = 512 (from `package.metadata.ecs.memory`) on Fargate"
+        );
+        // Memory from a flag over cpu in Cargo.toml: shown at memory.
+        let err = resolve(&w, &settings(&["memory=4096"])).unwrap_err();
+        assert_eq!(err.errors[0].key, "memory");
+        assert!(err.errors[0].span.is_none());
+        // Both in Cargo.toml: at memory, with its line.
+        let w = ws(&format!(
+            "[package.metadata.ecs]\n{ROLE}cpu = 256\nmemory = 4096\n"
+        ));
+        let err = resolve(&w, &Inputs::default()).unwrap_err();
+        assert_eq!(err.errors[0].key, "memory");
+        assert!(err.errors[0].span.is_some());
+        assert_eq!(
+            err.errors[0].to_string(),
+            "`package.metadata.ecs.memory = 4096` does not fit cpu = 256 on Fargate"
+        );
     }
 
     proptest::proptest! {

@@ -404,9 +404,37 @@ impl<'a> V<'a> {
         self.layered.origin(path)
     }
     fn err(&mut self, path: &[&str], problem: Problem) {
-        let origin = self.origin(path);
+        // A required key is missing, so no source gave it: it is not attributed to the
+        // source of its parent table (`--set logs.driver=…` created `logs`, not
+        // `logs.secret-options`).
+        let origin = match problem {
+            Problem::Required { .. } => self.layered.exact_origin(path).unwrap_or(Origin::Default),
+            _ => self.origin(path),
+        };
         self.errors
             .push(ConfigError::new(path.join("."), origin, problem));
+    }
+    /// `path` is required because of the written key `because` (`logs.driver = "splunk"`
+    /// needs `logs.secret-options`): the problem is shown at `because`, and the reason
+    /// says where that was set.
+    fn required_by(&mut self, path: &[&str], because: &[&str], reason: String, help: String) {
+        let written = self.layered.exact_origin(path);
+        let cause = self.origin(because);
+        let because_key = because.join(".");
+        let reason = format!(
+            "{reason} ({because_key} set {})",
+            cause.set_by(&because_key)
+        );
+        let mut error = ConfigError::new(
+            path.join("."),
+            written.clone().unwrap_or(Origin::Default),
+            Problem::Required { reason, help },
+        );
+        // Shown at the table that lacks the entry when one was written, else at the cause.
+        if written.is_none() && cause != Origin::Default {
+            error = error.with_anchor(because_key, cause);
+        }
+        self.errors.push(error);
     }
     fn invalid(
         &mut self,
@@ -425,9 +453,11 @@ impl<'a> V<'a> {
         );
     }
     fn warn(&mut self, path: &[&str], message: impl Into<String>) {
-        let key_path = self.origin(path).key_path(&path.join("."));
+        let origin = self.origin(path);
+        let key = path.join(".");
         self.warnings.push(ConfigWarning {
-            key_path,
+            key_path: origin.key_path(&key),
+            source: origin.given_by(&key),
             message: message.into(),
         });
     }
@@ -540,12 +570,74 @@ pub fn looks_like_credential(name: &str) -> bool {
     .any(|w| upper.contains(w))
 }
 
-fn is_repository_name(s: &str) -> bool {
-    let ok_chars = s
+/// An ECR repository name: 2–256 characters matching
+/// `(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*`
+/// (ECR API reference, CreateRepository `repositoryName`): lowercase letters and digits,
+/// single `.`, `_` or `-` between them, `/` between such components.
+pub fn is_repository_name(s: &str) -> bool {
+    let component_ok = |c: &str| {
+        let alnum = |ch: char| ch.is_ascii_lowercase() || ch.is_ascii_digit();
+        let mut prev_sep = true; // no separator first
+        for ch in c.chars() {
+            if alnum(ch) {
+                prev_sep = false;
+            } else if ".-_".contains(ch) && !prev_sep {
+                prev_sep = true;
+            } else {
+                return false;
+            }
+        }
+        !prev_sep // not empty, no separator last
+    };
+    (2..=256).contains(&s.len()) && s.split('/').all(component_ok)
+}
+
+/// The ECR repository name derived from a package name when `image.repository` is not set:
+/// lower-cased, other characters turned into `-`, runs of separators collapsed, trimmed,
+/// and `-app` appended to names shorter than ECR's 2 characters (`MySvc` → `mysvc`,
+/// `a` → `a-app`). Always valid for [`is_repository_name`].
+pub fn default_repository(package: &str) -> String {
+    let mut out = String::new();
+    for ch in package.chars() {
+        let ch = ch.to_ascii_lowercase();
+        let ch = if ch.is_ascii_lowercase() || ch.is_ascii_digit() || ".-_".contains(ch) {
+            ch
+        } else {
+            '-'
+        };
+        let sep = ".-_".contains(ch);
+        if sep && (out.is_empty() || out.ends_with(['.', '-', '_'])) {
+            continue;
+        }
+        out.push(ch);
+    }
+    out.truncate(256 - "-app".len());
+    while out.ends_with(['.', '-', '_']) {
+        out.pop();
+    }
+    if out.is_empty() {
+        out.push_str("app");
+    } else if out.len() < 2 {
+        out.push_str("-app");
+    }
+    out
+}
+
+/// The ECS name (service, container) derived from a package name: characters outside
+/// `[A-Za-z0-9_-]` turned into `-`, at most 255. Always valid for `is_ecs_name`.
+pub fn default_ecs_name(package: &str) -> String {
+    let name: String = package
         .chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-/".contains(c));
-    let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-    (2..=256).contains(&s.len()) && ok_chars && edge(s.chars().next()) && edge(s.chars().last())
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(255)
+        .collect();
+    if name.is_empty() { "app".into() } else { name }
 }
 
 fn is_tag(s: &str) -> bool {
@@ -565,25 +657,55 @@ pub fn validate(ws: &Workspace, layered: &Layered, template: Option<Value>) -> O
         warnings: Vec::new(),
     };
 
-    // Names.
-    let service = v.str(&["service"]).unwrap_or_else(|| ws.package.clone());
+    // Names. Defaults derived from the package name are made valid; a written name that is
+    // invalid is reported once, naming the defaults derived from it, which are not checked
+    // again (they would only repeat the same problem at keys nobody wrote).
+    let service = v
+        .str(&["service"])
+        .unwrap_or_else(|| default_ecs_name(&ws.package));
     if !is_ecs_name(&service) {
+        let awslogs = v
+            .str(&["logs", "driver"])
+            .is_none_or(|d| d.eq_ignore_ascii_case("awslogs"));
+        let mut derived = Vec::new();
+        if v.get(&["family"]).is_none() {
+            derived.push("family");
+        }
+        if awslogs && v.get(&["logs", "group"]).is_none() {
+            derived.push("logs.group (/ecs/<service>)");
+        }
+        if awslogs && v.get(&["logs", "stream-prefix"]).is_none() {
+            derived.push("logs.stream-prefix");
+        }
+        let reason = match derived.as_slice() {
+            [] => "not a valid ECS service name".to_string(),
+            [one] => format!("not a valid ECS service name, and {one} defaults to it"),
+            [init @ .., last] => format!(
+                "not a valid ECS service name, and {} and {last} default to it",
+                init.join(", ")
+            ),
+        };
         v.invalid(
             &["service"],
             format!("{service:?}"),
-            "not a valid ECS service name",
+            reason,
             "use 1–255 letters, digits, hyphens and underscores",
         );
     }
-    let family = v.str(&["family"]).unwrap_or_else(|| service.clone());
-    if !is_ecs_name(&family) {
-        v.invalid(
-            &["family"],
-            format!("{family:?}"),
-            "not a valid task definition family",
-            "use 1–255 letters, digits, hyphens and underscores",
-        );
-    }
+    let family = match v.str(&["family"]) {
+        Some(family) => {
+            if !is_ecs_name(&family) {
+                v.invalid(
+                    &["family"],
+                    format!("{family:?}"),
+                    "not a valid task definition family",
+                    "use 1–255 letters, digits, hyphens and underscores",
+                );
+            }
+            family
+        }
+        None => service.clone(),
+    };
     let cluster = v.str(&["cluster"]).unwrap_or_else(|| "default".into());
     if !(is_ecs_name(&cluster) || (cluster.starts_with("arn:") && cluster.contains(":cluster/"))) {
         v.invalid(
@@ -682,12 +804,31 @@ pub fn validate(ws: &Workspace, layered: &Layered, template: Option<Value>) -> O
             Some((allowed, text)) => {
                 let mib = memory.unwrap_or(allowed[0]);
                 if !allowed.contains(&mib) && (memory.is_some() || v.get(&["memory"]).is_none()) {
+                    // Shown at the one of the pair whose source wins (`--set cpu=512` over
+                    // `memory = 512` in Cargo.toml): that is the value just changed, and a
+                    // snippet of the other source would show a line that no longer applies.
+                    let cpu_origin = v.origin(&["cpu"]);
+                    let memory_origin = v.origin(&["memory"]);
+                    let (key, other_key, other_origin, this_origin) =
+                        if cpu_given && cpu_origin.rank() > memory_origin.rank() {
+                            ("cpu", "memory", memory_origin, cpu_origin)
+                        } else {
+                            ("memory", "cpu", cpu_origin, memory_origin)
+                        };
+                    let other = (other_origin != this_origin).then(|| match other_origin {
+                        Origin::Default => "the default".to_string(),
+                        _ => match other_origin.given_by(other_key) {
+                            Some(source) => format!("from {source}"),
+                            None => format!("from `{}`", other_origin.key_path(other_key)),
+                        },
+                    });
                     v.err(
-                        &["memory"],
+                        &[key],
                         Problem::CpuMemoryMismatch {
                             cpu: units,
                             memory: mib,
                             allowed: text,
+                            other,
                         },
                     );
                 }
@@ -769,23 +910,98 @@ pub fn validate(ws: &Workspace, layered: &Layered, template: Option<Value>) -> O
 
     // The execution role: Fargate pulls the image from ECR with it, sends awslogs with it and
     // reads secrets with it; EC2 needs it only for secrets.
-    if execution_role.is_none() {
+    // A task-definition file or `overrides.executionRoleArn` may give the role instead.
+    let template_fields = template
+        .as_ref()
+        .and_then(crate::taskdef::strip_describe_output);
+    let role_elsewhere = template_fields
+        .as_ref()
+        .and_then(|t| t.get("executionRoleArn"))
+        .or_else(|| v.get(&["overrides", "executionRoleArn"]))
+        .and_then(Value::as_str)
+        .is_some_and(|r| !r.is_empty());
+    if execution_role.is_none() && !role_elsewhere {
         let uses_secrets = !container.secrets.is_empty() || !logs.secret_options.is_empty();
         let mut needs = Vec::new();
         if fargate {
             needs.push("Fargate pulls the image from ECR with the task execution role");
-            if logs.driver == LogDriver::Awslogs {
+            // With a task-definition file, the log driver and secrets are the file's.
+            if logs.driver == LogDriver::Awslogs && template.is_none() {
                 needs.push("it sends awslogs to CloudWatch");
             }
         }
-        if uses_secrets {
+        if uses_secrets && template.is_none() {
             needs.push("secrets are read with it");
         }
-        if !needs.is_empty() && template.is_none() {
+        if template.is_some() && !needs.is_empty() {
+            needs.push("the task-definition file has no executionRoleArn either");
+        }
+        if !needs.is_empty() {
             v.err(&["execution-role"], Problem::Required {
                 reason: needs.join("; "),
                 help: "set execution-role = \"arn:aws:iam::ACCOUNT:role/ecsTaskExecutionRole\" (`cargo ecs setup` prints the role's trust policy)".into(),
             });
+        }
+    }
+
+    // A task-definition file: the task-level keys set in any source are written over the
+    // file's fields; the container and log keys are not (the file has its own), so setting
+    // them is reported rather than silently dropped.
+    let mut file_fields = Map::new();
+    if let Some(rel) = v.str(&["task-definition"]).filter(|_| template.is_some()) {
+        let set = |v: &V<'_>, key: &str| v.get(&[key]).is_some();
+        if let Some(role) = execution_role
+            .as_ref()
+            .filter(|_| set(&v, "execution-role"))
+        {
+            file_fields.insert("executionRoleArn".into(), Value::String(role.clone()));
+        }
+        if let Some(role) = task_role.as_ref().filter(|_| set(&v, "task-role")) {
+            file_fields.insert("taskRoleArn".into(), Value::String(role.clone()));
+        }
+        if let Some(units) = cpu.filter(|_| set(&v, "cpu")) {
+            file_fields.insert("cpu".into(), Value::String(units.to_string()));
+        }
+        if let Some(mib) = memory.filter(|_| set(&v, "memory")) {
+            file_fields.insert("memory".into(), Value::String(mib.to_string()));
+        }
+        if set(&v, "network-mode") {
+            file_fields.insert(
+                "networkMode".into(),
+                Value::String(network_mode.as_str().into()),
+            );
+        }
+        if set(&v, "architecture") {
+            file_fields.insert(
+                "runtimePlatform".into(),
+                serde_json::json!({ "cpuArchitecture": architecture.ecs_name() }),
+            );
+        }
+        for (table, keys) in [
+            (
+                "container",
+                &["port", "command", "environment", "secrets", "health-check"][..],
+            ),
+            (
+                "logs",
+                &[
+                    "driver",
+                    "group",
+                    "stream-prefix",
+                    "create-group",
+                    "mode",
+                    "max-buffer-size",
+                    "options",
+                    "secret-options",
+                    "router",
+                ][..],
+            ),
+        ] {
+            for key in keys {
+                if v.get(&[table, key]).is_some() {
+                    v.warn(&[table, key], format!("not applied to the task definition read from {rel:?}: cargo ecs writes only family, the application container's image, and execution-role, task-role, cpu, memory, network-mode and architecture into that file's definition; edit the file, or use `overrides`"));
+                }
+            }
         }
     }
 
@@ -828,6 +1044,7 @@ pub fn validate(ws: &Workspace, layered: &Layered, template: Option<Value>) -> O
         desired_count,
         task_definition_file,
         task_definition_template: template,
+        task_definition_fields: file_fields,
         image,
         container,
         logs,
@@ -851,9 +1068,9 @@ fn value_text(value: &Value) -> String {
 fn image_config(v: &mut V<'_>, ws: &Workspace) -> ImageConfig {
     let repository = v
         .str(&["image", "repository"])
-        .unwrap_or_else(|| ws.package.clone());
+        .unwrap_or_else(|| default_repository(&ws.package));
     if !is_repository_name(&repository) {
-        v.invalid(&["image", "repository"], format!("{repository:?}"), "not a valid ECR repository name", "use 2–256 lowercase letters, digits and . _ - / (starting and ending with a letter or digit)");
+        v.invalid(&["image", "repository"], format!("{repository:?}"), "not a valid ECR repository name", "use 2–256 characters: lowercase letters and digits, a single . _ or - between them, / between path components");
     }
     let base = match v.str(&["image", "base"]) {
         None => BaseImage::Scratch,
@@ -983,7 +1200,7 @@ fn image_config(v: &mut V<'_>, ws: &Workspace) -> ImageConfig {
 fn container_config(v: &mut V<'_>, ws: &Workspace) -> ContainerConfig {
     let name = v
         .str(&["container", "name"])
-        .unwrap_or_else(|| ws.package.clone());
+        .unwrap_or_else(|| default_ecs_name(&ws.package));
     if !is_ecs_name(&name) {
         v.invalid(
             &["container", "name"],
@@ -1118,7 +1335,12 @@ fn logs_config(v: &mut V<'_>, launch_type: LaunchType, service: &str) -> LogsCon
         v.str(&["logs", "group"])
             .unwrap_or_else(|| format!("/ecs/{service}"))
     });
-    if let Some(g) = &group {
+    // The defaults (`/ecs/<service>`, `<service>`) are valid whenever the service is; an
+    // invalid service was reported at `service`.
+    if let Some(g) = group
+        .as_ref()
+        .filter(|_| v.get(&["logs", "group"]).is_some())
+    {
         let ok = !g.is_empty()
             && g.len() <= 512
             && g.chars()
@@ -1136,7 +1358,10 @@ fn logs_config(v: &mut V<'_>, launch_type: LaunchType, service: &str) -> LogsCon
         v.str(&["logs", "stream-prefix"])
             .unwrap_or_else(|| service.to_string())
     });
-    if let Some(p) = &stream_prefix {
+    if let Some(p) = stream_prefix
+        .as_ref()
+        .filter(|_| v.get(&["logs", "stream-prefix"]).is_some())
+    {
         if p.is_empty() && fargate {
             v.err(
                 &["logs", "stream-prefix"],
@@ -1158,6 +1383,15 @@ fn logs_config(v: &mut V<'_>, launch_type: LaunchType, service: &str) -> LogsCon
         .choice(&["logs", "mode"], &["non-blocking", "blocking"], None)
         .unwrap_or_else(|| "non-blocking".into());
     let max_buffer_size = v.str(&["logs", "max-buffer-size"]);
+    if driver == LogDriver::Awsfirelens {
+        // The ECS agent replaces the container's Docker log options with its own for FireLens
+        // and gives logs.options to the router's output plugin, so mode is not written.
+        for key in ["mode", "max-buffer-size"] {
+            if v.get(&["logs", key]).is_some() {
+                v.warn(&["logs", key], "has no effect with the awsfirelens driver: ECS passes the container's output to the log router itself and gives logs.options to the router's output plugin, so cargo ecs does not write it; to bound the buffer in front of the router, set logs.options.log-driver-buffer-limit (a number of log lines)");
+            }
+        }
+    }
     if let Some(size) = &max_buffer_size {
         let lower = size.to_ascii_lowercase();
         let digits = lower.trim_end_matches(['k', 'm', 'g', 'b']);
@@ -1201,31 +1435,28 @@ fn logs_config(v: &mut V<'_>, launch_type: LaunchType, service: &str) -> LogsCon
                     "move it to logs.secret-options: splunk-token = \"arn:aws:secretsmanager:…\"",
                 );
             } else if !secret_options.contains_key("splunk-token") {
-                v.err(&["logs", "secret-options"], Problem::Required {
-                    reason: "the splunk driver needs `splunk-token`, passed as a secret".into(),
-                    help: "write secret-options = { splunk-token = \"arn:aws:secretsmanager:REGION:ACCOUNT:secret:splunk-token\" }".into(),
-                });
+                v.required_by(
+                    &["logs", "secret-options"],
+                    &["logs", "driver"],
+                    "the splunk driver needs `splunk-token`, passed as a secret".into(),
+                    "write secret-options = { splunk-token = \"arn:aws:secretsmanager:REGION:ACCOUNT:secret:splunk-token\" }".into(),
+                );
             }
             if !options.contains_key("splunk-url") {
-                v.err(
+                v.required_by(
                     &["logs", "options"],
-                    Problem::Required {
-                        reason: "the splunk driver needs `splunk-url`".into(),
-                        help:
-                            "write options = { splunk-url = \"https://splunk.example.com:8088\" }"
-                                .into(),
-                    },
+                    &["logs", "driver"],
+                    "the splunk driver needs `splunk-url`".into(),
+                    "write options = { splunk-url = \"https://splunk.example.com:8088\" }".into(),
                 );
             }
         }
         LogDriver::Gelf if !options.contains_key("gelf-address") => {
-            v.err(
+            v.required_by(
                 &["logs", "options"],
-                Problem::Required {
-                    reason: "the gelf driver needs `gelf-address`".into(),
-                    help: "write options = { gelf-address = \"udp://graylog.example.com:12201\" }"
-                        .into(),
-                },
+                &["logs", "driver"],
+                "the gelf driver needs `gelf-address`".into(),
+                "write options = { gelf-address = \"udp://graylog.example.com:12201\" }".into(),
             );
         }
         _ => {}
@@ -1734,5 +1965,251 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.config.container.port, Some(8081));
+    }
+
+    #[test]
+    fn repository_names_follow_the_ecr_pattern() {
+        for good in ["ab", "a1", "my-svc", "my_svc.v2", "team/svc", "a/b/c-d"] {
+            assert!(is_repository_name(good), "{good}");
+        }
+        for bad in [
+            "a", "", "MySvc", "-ab", "ab-", "a__b", "a-_b", "a//b", "/ab", "ab/", "a b", "é1",
+        ] {
+            assert!(!is_repository_name(bad), "{bad}");
+        }
+        assert!(!is_repository_name(&"a".repeat(257)));
+    }
+
+    #[test]
+    fn defaults_derived_from_the_package_name_are_valid() {
+        for (package, repository) in [
+            ("MySvc", "mysvc"),
+            ("a", "a-app"),
+            ("A", "a-app"),
+            ("my__svc", "my_svc"),
+            ("_svc-", "svc"),
+            ("x-_-y", "x-y"),
+            ("svc", "svc"),
+        ] {
+            assert_eq!(default_repository(package), repository, "{package}");
+            let text = format!(
+                "[package]\nname = \"{package}\"\nversion = \"0.1.0\"\n\n[package.metadata.ecs]\n{ROLE}"
+            );
+            let w = Workspace::from_manifest_text(Path::new("/w/Cargo.toml"), &text);
+            let r = resolve(&w, &Inputs::default())
+                .unwrap_or_else(|e| panic!("{package}: {:#?}", e.errors));
+            assert_eq!(r.config.image.repository, repository);
+            // Names ECS takes as written keep the package name.
+            assert_eq!(r.config.service, package);
+            assert_eq!(r.config.family, package);
+            assert_eq!(r.config.container.name, package);
+            assert_eq!(r.config.logs.group.unwrap(), format!("/ecs/{package}"));
+        }
+        for name in ["a", "MySvc", "x.y", "ünï", "a b", ""] {
+            let repo = default_repository(name);
+            assert!(is_repository_name(&repo), "{name} -> {repo}");
+            let ecs = default_ecs_name(name);
+            assert!(is_ecs_name(&ecs), "{name} -> {ecs}");
+        }
+        assert!(is_repository_name(&default_repository(&"Ab".repeat(200))));
+    }
+
+    #[test]
+    fn an_invalid_written_service_is_reported_once() {
+        let e = errs(&format!(
+            "[package.metadata.ecs]\n{ROLE}service = \"bad name!\"\n"
+        ));
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert_eq!(e[0].0, "package.metadata.ecs.service");
+        assert!(
+            e[0].1.contains(
+                "family, logs.group (/ecs/<service>) and logs.stream-prefix default to it"
+            ),
+            "{e:?}"
+        );
+        // Keys written explicitly are checked on their own and not named as consequences.
+        let e = errs(&format!(
+            "[package.metadata.ecs]\n{ROLE}service = \"bad name!\"\nfamily = \"fam\"\nlogs.group = \"/g\"\n"
+        ));
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert!(
+            e[0].1.ends_with("and logs.stream-prefix defaults to it"),
+            "{e:?}"
+        );
+        let e = errs(&format!(
+            "[package.metadata.ecs]\n{ROLE}service = \"bad name!\"\nfamily = \"bad family\"\n"
+        ));
+        let keys: Vec<&str> = e.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "package.metadata.ecs.service",
+                "package.metadata.ecs.family"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_execution_role_in_overrides_is_enough() {
+        let r = ok(
+            "[package.metadata.ecs]\noverrides.executionRoleArn = \"arn:aws:iam::123456789012:role/o\"\n",
+        );
+        let td = crate::taskdef::render(&r.config, "img", "us-east-1").unwrap();
+        assert_eq!(td["executionRoleArn"], "arn:aws:iam::123456789012:role/o");
+    }
+
+    /// A task-definition file next to a manifest in a fresh temporary directory.
+    fn with_task_definition(name: &str, file: &str, rest: &str) -> Workspace {
+        let dir =
+            std::env::temp_dir().join(format!("ecs-core-validate-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("taskdef.json"), file).unwrap();
+        let text = format!(
+            "[package]\nname = \"svc\"\nversion = \"0.1.0\"\n\n[package.metadata.ecs]\ntask-definition = \"taskdef.json\"\n{rest}"
+        );
+        Workspace::from_manifest_text(&dir.join("Cargo.toml"), &text)
+    }
+
+    const FARGATE_FILE: &str = r#"{"family": "x", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "svc", "image": "busybox"}]}"#;
+
+    #[test]
+    fn a_task_definition_file_gets_the_task_level_keys_that_are_set() {
+        let w = with_task_definition(
+            "applied",
+            FARGATE_FILE,
+            &format!("{ROLE}task-role = \"app-role\"\narchitecture = \"arm64\"\n"),
+        );
+        let inputs = Inputs {
+            settings: vec![
+                Setting::parse_set("cpu=1024").unwrap(),
+                Setting::parse_set("memory=2048").unwrap(),
+            ],
+            ..Default::default()
+        };
+        let r = resolve(&w, &inputs).unwrap_or_else(|e| panic!("{:#?}", e.errors));
+        let _ = std::fs::remove_dir_all(&w.package_root);
+        assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+        let td = crate::taskdef::render(&r.config, "img", "us-east-1").unwrap();
+        assert_eq!(td["cpu"], "1024");
+        assert_eq!(td["memory"], "2048");
+        assert_eq!(td["executionRoleArn"], "arn:aws:iam::123456789012:role/r");
+        assert_eq!(td["taskRoleArn"], "app-role");
+        assert_eq!(td["runtimePlatform"]["cpuArchitecture"], "ARM64");
+        assert_eq!(td["containerDefinitions"][0]["image"], "img");
+        // Keys not set leave the file alone (no default cpu/memory written over it).
+        let w = with_task_definition("untouched", FARGATE_FILE, ROLE);
+        let r = resolve(&w, &Inputs::default()).unwrap();
+        let _ = std::fs::remove_dir_all(&w.package_root);
+        let td = crate::taskdef::render(&r.config, "img", "us-east-1").unwrap();
+        assert_eq!(
+            (td["cpu"].as_str(), td["memory"].as_str()),
+            (Some("256"), Some("512"))
+        );
+        assert!(td.get("runtimePlatform").is_none() && td.get("taskRoleArn").is_none());
+    }
+
+    #[test]
+    fn a_task_definition_file_still_needs_an_execution_role_on_fargate() {
+        let w = with_task_definition("norole", FARGATE_FILE, "");
+        let e = resolve(&w, &Inputs::default()).unwrap_err();
+        let _ = std::fs::remove_dir_all(&w.package_root);
+        assert_eq!(e.errors.len(), 1, "{:#?}", e.errors);
+        assert_eq!(
+            e.errors[0].key_path(),
+            "package.metadata.ecs.execution-role"
+        );
+        assert!(
+            e.errors[0].to_string().contains("no executionRoleArn"),
+            "{}",
+            e.errors[0]
+        );
+        // The file's own role is enough.
+        let with_role = FARGATE_FILE.replacen(
+            "{\"family\"",
+            "{\"executionRoleArn\": \"arn:aws:iam::123456789012:role/f\", \"family\"",
+            1,
+        );
+        let w = with_task_definition("filerole", &with_role, "");
+        let r = resolve(&w, &Inputs::default()).unwrap_or_else(|e| panic!("{:#?}", e.errors));
+        let _ = std::fs::remove_dir_all(&w.package_root);
+        let td = crate::taskdef::render(&r.config, "img", "us-east-1").unwrap();
+        assert_eq!(td["executionRoleArn"], "arn:aws:iam::123456789012:role/f");
+        // EC2 without secrets needs none.
+        let ec2 = r#"{"family": "x", "containerDefinitions": [{"name": "svc", "image": "b", "memory": 128}]}"#;
+        let w = with_task_definition("ec2", ec2, "launch-type = \"ec2\"\n");
+        resolve(&w, &Inputs::default()).unwrap_or_else(|e| panic!("{:#?}", e.errors));
+        let _ = std::fs::remove_dir_all(&w.package_root);
+    }
+
+    #[test]
+    fn container_and_log_keys_are_warned_about_with_a_task_definition_file() {
+        let w = with_task_definition(
+            "warned",
+            FARGATE_FILE,
+            &format!(
+                "{ROLE}container.port = 8080\ncontainer.environment = {{ A = \"1\" }}\nlogs.group = \"/g\"\ncontainer.name = \"svc\"\n"
+            ),
+        );
+        let r = resolve(&w, &Inputs::default()).unwrap_or_else(|e| panic!("{:#?}", e.errors));
+        let _ = std::fs::remove_dir_all(&w.package_root);
+        let keys: Vec<&str> = r.warnings.iter().map(|w| w.key_path.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "package.metadata.ecs.container.port",
+                "package.metadata.ecs.container.environment",
+                "package.metadata.ecs.logs.group"
+            ]
+        );
+        assert!(
+            r.warnings[0].message.contains("\"taskdef.json\""),
+            "{}",
+            r.warnings[0]
+        );
+    }
+
+    #[test]
+    fn log_keys_that_have_no_effect_are_warned_about() {
+        let r = ok(&format!(
+            "[package.metadata.ecs]\n{ROLE}logs.driver = \"awsfirelens\"\nlogs.mode = \"blocking\"\n"
+        ));
+        assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+        assert_eq!(r.warnings[0].key_path, "package.metadata.ecs.logs.mode");
+        assert!(r.warnings[0].message.contains("awsfirelens"));
+        assert!(r.warnings[0].message.contains("log-driver-buffer-limit"));
+        let td = crate::taskdef::render(&r.config, "img", "us-east-1").unwrap();
+        assert!(
+            td["containerDefinitions"][0]["logConfiguration"]["options"]
+                .get("mode")
+                .is_none()
+        );
+        // Written with every other driver.
+        let r = ok(&format!(
+            "[package.metadata.ecs]\n{ROLE}logs.mode = \"blocking\"\n"
+        ));
+        assert!(r.warnings.is_empty());
+        let td = crate::taskdef::render(&r.config, "img", "us-east-1").unwrap();
+        assert_eq!(
+            td["containerDefinitions"][0]["logConfiguration"]["options"]["mode"],
+            "blocking"
+        );
+        // awslogs-only keys with another driver.
+        let r = ok(
+            "[package.metadata.ecs]\nlaunch-type = \"ec2\"\n[package.metadata.ecs.logs]\ndriver = \"json-file\"\ngroup = \"/g\"\nstream-prefix = \"p\"\ncreate-group = true\n",
+        );
+        let keys: Vec<&str> = r.warnings.iter().map(|w| w.key_path.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "package.metadata.ecs.logs.group",
+                "package.metadata.ecs.logs.stream-prefix",
+                "package.metadata.ecs.logs.create-group"
+            ]
+        );
+        assert!(
+            r.warnings
+                .iter()
+                .all(|w| w.message.contains("only used by the awslogs driver"))
+        );
     }
 }

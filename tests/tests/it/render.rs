@@ -515,3 +515,211 @@ fn describe_output_files_render_with_read_only_fields_stripped() {
         assert_eq!(rendered, Value::Object(expected), "{name}");
     }
 }
+
+/// `render ARGS` in `dir` with extra variables: (exit code, stdout, stderr).
+fn render_with(dir: &Path, args: &[&str], vars: &[(&str, &str)]) -> (i32, String, String) {
+    let mut cmd = render_cmd(dir);
+    cmd.arg("render").args(args);
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    run(&mut cmd)
+}
+
+#[test]
+fn nested_env_tables_are_errors_with_their_full_key_path() {
+    let dir = package(
+        &format!(
+            "[package.metadata.ecs]\n{ROLE}\n[package.metadata.ecs.env.prod]\ndesired-count = 2\n\n[package.metadata.ecs.env.prod.env.x]\ncpu = 1\nbogus = 2\n"
+        ),
+        &[],
+    );
+    for args in [&["--env", "prod"][..], &[]] {
+        let (code, stdout, stderr) = render_with(dir.path(), args, &[]);
+        assert_eq!(code, 1, "{args:?}: {stdout}{stderr}");
+        assert!(stdout.is_empty());
+        assert!(
+            stderr.contains("`package.metadata.ecs.env.prod.env` is not allowed here: named environments cannot be nested"),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("unknown key `package.metadata.ecs.env.prod.env.x.bogus`"),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("Cargo.toml:"),
+            "points at the lines: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn package_names_that_are_not_ecr_names_still_render() {
+    for name in ["MySvc", "a"] {
+        let dir = package(&format!("[package.metadata.ecs]\n{ROLE}"), &[]);
+        let manifest = dir.path().join("Cargo.toml");
+        let text = std::fs::read_to_string(&manifest).unwrap();
+        std::fs::write(
+            &manifest,
+            text.replace("name = \"svc\"", &format!("name = \"{name}\"")),
+        )
+        .unwrap();
+        let (code, stdout, stderr) = render_with(dir.path(), &[], &[]);
+        assert_eq!(code, 0, "{name}: {stderr}");
+        assert!(!stderr.contains("image.repository"), "{stderr}");
+        let json: Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(json["family"], name);
+        assert_eq!(
+            json["containerDefinitions"][0]["logConfiguration"]["options"]["awslogs-group"],
+            format!("/ecs/{name}")
+        );
+    }
+    // A written service that is not a valid name: one error, at the key that was written.
+    let err = render_err(&format!(
+        "[package.metadata.ecs]\n{ROLE}service = \"bad name!\"\n"
+    ));
+    assert!(err.contains("1 problem in"), "{err}");
+    assert!(err.contains("`package.metadata.ecs.service`"), "{err}");
+    assert!(err.contains("family, logs.group"), "{err}");
+}
+
+#[test]
+fn quoted_sizes_work_from_set_and_variables() {
+    let dir = package(&format!("[package.metadata.ecs]\n{ROLE}"), &[]);
+    let (json, _) = render_ok(dir.path(), &["--set", "memory=\"1 GB\""]);
+    assert_eq!(
+        (&json["cpu"], &json["memory"]),
+        (&"256".into(), &"1024".into())
+    );
+    let (code, stdout, stderr) = render_with(dir.path(), &[], &[("CARGO_ECS_CPU", "\"0.5 vCPU\"")]);
+    assert_eq!(code, 0, "{stderr}");
+    let json: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        (&json["cpu"], &json["memory"]),
+        (&"512".into(), &"1024".into())
+    );
+    let (json, _) = render_ok(dir.path(), &["--set", "family=\"fam\""]);
+    assert_eq!(json["family"], "fam");
+}
+
+#[test]
+fn problems_from_set_and_variables_name_the_key_and_only_their_source() {
+    let dir = package(
+        &format!("[package.metadata.ecs]\n{ROLE}cpu = 256\nmemory = 512\n"),
+        &[],
+    );
+    let (code, _, stderr) = render_with(dir.path(), &["--set", "nosuch=1"], &[]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("unknown key `nosuch` (from --set nosuch=…)"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = render_with(dir.path(), &[], &[("CARGO_ECS_CPU", "300")]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("invalid value 300 for `cpu` (from CARGO_ECS_CPU)"),
+        "{stderr}"
+    );
+    // The splunk driver needs keys that no flag gave: they are not blamed on --set.
+    let (code, _, stderr) = render_with(dir.path(), &["--set", "logs.driver=splunk"], &[]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("`package.metadata.ecs.logs.secret-options` is required"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("logs.driver set by --set logs.driver=…"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("(from --set logs.secret-options"),
+        "{stderr}"
+    );
+    // cpu from --set against memory from Cargo.toml: no Cargo.toml snippet showing cpu = 256.
+    let (code, _, stderr) = render_with(dir.path(), &["--set", "cpu=512"], &[]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("`cpu = 512` (from --set cpu=…) does not fit memory = 512"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("cpu = 256"), "{stderr}");
+    assert!(!stderr.contains("(`"), "garbled key: {stderr}");
+}
+
+const TASKDEF: &str = r#"{"family": "x", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], "cpu": "256", "memory": "512",
+ "containerDefinitions": [{"name": "svc", "image": "busybox", "essential": true,
+   "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/svc", "awslogs-region": "eu-west-1", "awslogs-stream-prefix": "svc"}}}]}"#;
+
+#[test]
+fn a_task_definition_file_gets_the_task_level_settings() {
+    let dir = package(
+        &format!("[package.metadata.ecs]\n{ROLE}task-definition = \"taskdef.json\"\n"),
+        &[("taskdef.json", TASKDEF)],
+    );
+    let (json, stderr) = render_ok(dir.path(), &["--set", "cpu=1024", "--set", "memory=2048"]);
+    assert_eq!(
+        json["executionRoleArn"],
+        "arn:aws:iam::123456789012:role/ecsTaskExecutionRole"
+    );
+    assert_eq!(
+        (&json["cpu"], &json["memory"]),
+        (&"1024".into(), &"2048".into())
+    );
+    assert!(!stderr.contains("warning"), "{stderr}");
+    // Without an execution role anywhere, Fargate still needs one.
+    let dir = package(
+        "[package.metadata.ecs]\ntask-definition = \"taskdef.json\"\n",
+        &[("taskdef.json", TASKDEF)],
+    );
+    let (code, _, err) = render_with(dir.path(), &[], &[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("1 problem in"), "{err}");
+    assert!(
+        err.contains("`package.metadata.ecs.execution-role` is required"),
+        "{err}"
+    );
+    assert!(err.contains("no executionRoleArn"), "{err}");
+    // Container and log keys are not applied to the file: said, not silently dropped.
+    let dir = package(
+        &format!(
+            "[package.metadata.ecs]\n{ROLE}task-definition = \"taskdef.json\"\n\n[package.metadata.ecs.container]\nenvironment = {{ A = \"1\" }}\n"
+        ),
+        &[("taskdef.json", TASKDEF)],
+    );
+    let (json, stderr) = render_ok(dir.path(), &[]);
+    assert!(json["containerDefinitions"][0].get("environment").is_none());
+    assert!(
+        stderr.contains("warning: `package.metadata.ecs.container.environment`: not applied to the task definition read from \"taskdef.json\""),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn log_settings_without_effect_are_warned_about() {
+    let dir = package(
+        &format!(
+            "[package.metadata.ecs]\n{ROLE}\n[package.metadata.ecs.logs]\ndriver = \"awsfirelens\"\nmode = \"blocking\"\n"
+        ),
+        &[],
+    );
+    let (json, stderr) = render_ok(dir.path(), &[]);
+    let options = &json["containerDefinitions"][0]["logConfiguration"]["options"];
+    assert!(options.get("mode").is_none(), "{options}");
+    assert!(
+        stderr.contains(
+            "warning: `package.metadata.ecs.logs.mode`: has no effect with the awsfirelens driver"
+        ),
+        "{stderr}"
+    );
+    let dir = package(
+        "[package.metadata.ecs]\nlaunch-type = \"ec2\"\n\n[package.metadata.ecs.logs]\ndriver = \"json-file\"\ngroup = \"/g\"\nstream-prefix = \"p\"\ncreate-group = true\n",
+        &[],
+    );
+    let (_, stderr) = render_ok(dir.path(), &[]);
+    for key in ["group", "stream-prefix", "create-group"] {
+        assert!(
+            stderr.contains(&format!("warning: `package.metadata.ecs.logs.{key}`: only used by the awslogs driver; ignored with json-file")),
+            "{stderr}"
+        );
+    }
+}
