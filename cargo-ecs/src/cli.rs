@@ -171,7 +171,12 @@ pub struct SettingArgs {
     #[arg(long, value_name = "N", help_heading = "Settings")]
     pub desired_count: Option<String>,
     /// Set any metadata key: `--set cpu=512 --set logs.driver=splunk` (value parsed as TOML)
-    #[arg(long = "set", value_name = "KEY=VALUE", help_heading = "Settings")]
+    #[arg(
+        long = "set",
+        value_name = "KEY=VALUE",
+        value_parser = set_arg,
+        help_heading = "Settings"
+    )]
     pub set: Vec<String>,
 }
 
@@ -236,10 +241,10 @@ pub struct DeployArgs {
     #[arg(long)]
     pub no_wait: bool,
     /// Give up waiting after this long (e.g. 30m, 90s)
-    #[arg(long, value_name = "DUR", default_value = "30m")]
+    #[arg(long, value_name = "DUR", default_value = "30m", value_parser = duration_arg)]
     pub timeout: String,
     /// Give up when nothing changes for this long
-    #[arg(long, value_name = "DUR", default_value = "10m")]
+    #[arg(long, value_name = "DUR", default_value = "10m", value_parser = duration_arg)]
     pub no_progress_timeout: String,
     /// Register a new revision even when nothing changed
     #[arg(long)]
@@ -276,7 +281,7 @@ pub struct StatusArgs {
     #[arg(long)]
     pub wait: bool,
     /// With --wait: give up after this long
-    #[arg(long, value_name = "DUR", default_value = "30m")]
+    #[arg(long, value_name = "DUR", default_value = "30m", value_parser = duration_arg)]
     pub timeout: String,
     /// Number of recent service events to show
     #[arg(long, value_name = "N", default_value_t = 10)]
@@ -296,7 +301,7 @@ pub struct RollbackArgs {
     #[arg(long)]
     pub no_wait: bool,
     /// Give up waiting after this long
-    #[arg(long, value_name = "DUR", default_value = "30m")]
+    #[arg(long, value_name = "DUR", default_value = "30m", value_parser = duration_arg)]
     pub timeout: String,
     /// Settings overrides.
     #[command(flatten)]
@@ -307,13 +312,13 @@ pub struct RollbackArgs {
 #[derive(Debug, Args)]
 pub struct LogsArgs {
     /// Keep printing new events until Ctrl-C
-    #[arg(short, long)]
+    #[arg(short, long, conflicts_with = "until")]
     pub follow: bool,
     /// Start time: a duration ago (90s, 15m, 2h, 1d) or RFC3339
-    #[arg(long, value_name = "WHEN", default_value = "10m")]
+    #[arg(long, value_name = "WHEN", default_value = "10m", value_parser = when_arg)]
     pub since: String,
     /// End time: a duration ago or RFC3339
-    #[arg(long, value_name = "WHEN")]
+    #[arg(long, value_name = "WHEN", value_parser = when_arg)]
     pub until: Option<String>,
     /// CloudWatch Logs filter pattern
     #[arg(long, value_name = "PATTERN")]
@@ -365,9 +370,98 @@ pub struct InitArgs {
     #[arg(long)]
     pub github: bool,
     /// With --github: report drift between the workflow on disk and the template (exit 1)
-    #[arg(long)]
+    #[arg(long, requires = "github")]
     pub check: bool,
     /// Launch type for the skeleton: fargate or ec2
     #[arg(long, value_name = "TYPE", default_value = "fargate")]
     pub launch_type: String,
+}
+
+// Value parsers: argument *syntax* is checked here, so clap reports it as a usage error (exit
+// 2, with the usage line). The values stay strings; the commands read them again.
+
+/// `--set KEY=VALUE`: an `=` and a key before it.
+fn set_arg(s: &str) -> Result<String, String> {
+    match s.split_once('=') {
+        Some((key, _)) if !key.trim().is_empty() => Ok(s.to_string()),
+        Some(_) => Err("the key before `=` is empty; write KEY=VALUE, e.g. `cpu=512`".into()),
+        None => {
+            Err("expected KEY=VALUE, e.g. `--set cpu=512` or `--set logs.driver=splunk`".into())
+        }
+    }
+}
+
+/// `90s`, `15m`, `2h`, `1h30m`, `1d` or plain seconds (what `deploy`, `status --wait` and
+/// `rollback` accept).
+fn duration_arg(s: &str) -> Result<String, String> {
+    const HELP: &str = "expected a duration like 90s, 15m, 2h or 1h30m";
+    let t = s.trim();
+    if t.is_empty() {
+        return Err(HELP.into());
+    }
+    if t.parse::<u64>().is_ok() {
+        return Ok(s.to_string());
+    }
+    let mut total = 0u64;
+    let mut num = String::new();
+    for c in t.chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            continue;
+        }
+        let n: u64 = num.parse().map_err(|_| HELP.to_string())?;
+        num.clear();
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86400,
+            _ => return Err(HELP.into()),
+        };
+        total = n
+            .checked_mul(unit)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(|| "the duration is too long".to_string())?;
+    }
+    if !num.is_empty() {
+        return Err(HELP.into());
+    }
+    Ok(s.to_string())
+}
+
+/// `--since`/`--until`: a duration ago or an RFC3339 time. Only the syntax is checked here; a
+/// time out of range is reported by `logs` itself.
+fn when_arg(s: &str) -> Result<String, String> {
+    use ecs_core::logs::LogsError;
+    match ecs_core::logs::time::parse_when("WHEN", s, jiff::Timestamp::now()) {
+        Err(LogsError::BadTime { .. }) => Err(
+            "expected a duration ago (90s, 15m, 2h, 1d, 1h30m) or an RFC3339 time \
+             (2024-05-01T12:00:00Z)"
+                .into(),
+        ),
+        _ => Ok(s.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argument_syntax_is_checked_by_clap() {
+        assert!(set_arg("cpu=512").is_ok());
+        assert!(set_arg("env.A==b").is_ok());
+        assert!(set_arg("cpu").is_err());
+        assert!(set_arg("=5").is_err());
+        for ok in ["30m", "90s", "1h30m", "120", "1d"] {
+            assert!(duration_arg(ok).is_ok(), "{ok}");
+        }
+        for bad in ["abc", "", "5x", "m", "99999999999999999999d"] {
+            assert!(duration_arg(bad).is_err(), "{bad}");
+        }
+        for ok in ["10m", "1h30m", "now", "2024-05-01T12:00:00Z"] {
+            assert!(when_arg(ok).is_ok(), "{ok}");
+        }
+        assert!(when_arg("5x").is_err());
+    }
 }

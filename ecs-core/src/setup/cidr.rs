@@ -67,6 +67,33 @@ impl Cidr {
                 n
             }
         };
+        if let IpAddr::V6(v6) = addr
+            && let Some(v4) = v6.to_ipv4_mapped()
+        {
+            // `::ffff:a.b.c.d`: IPv4 traffic never arrives as IPv6 with this source, and
+            // EC2 refuses it as `CidrIpv6` (its dotted form is no IPv6 CIDR to AWS).
+            let v4_prefix = if prefix >= 96 { prefix - 96 } else { 32 };
+            return Err(CidrError::Ipv4Mapped {
+                value: input.to_string(),
+                suggestion: Cidr {
+                    addr: mask(IpAddr::V4(v4), v4_prefix),
+                    prefix: v4_prefix,
+                }
+                .to_string(),
+            });
+        }
+        if let IpAddr::V6(v6) = addr
+            && v6.segments()[..6] == [0; 6]
+            && addr_part.contains('.')
+        {
+            // `::a.b.c.d`, the deprecated IPv4-compatible form (RFC 4291 2.5.5.1): no host
+            // has such a source address; the user means the IPv4 address.
+            let v4 = addr_part.rsplit(':').next().unwrap_or_default();
+            return Err(CidrError::Ipv4Mapped {
+                value: input.to_string(),
+                suggestion: format!("{v4}/32"),
+            });
+        }
         let network = mask(addr, prefix);
         if network != addr {
             return Err(CidrError::HostBitsSet {
@@ -201,6 +228,21 @@ pub enum CidrError {
         /// The network the prefix describes.
         network: String,
     },
+    /// An IPv4 address written as IPv6 (`::ffff:1.2.3.4`, `::1.2.3.4`): AWS refuses it as an
+    /// IPv6 block, and IPv4 clients are matched by IPv4 rules anyway.
+    #[error(
+        "`--ssh-cidr {value}` is an IPv4 address written as IPv6, which AWS does not accept in a security group rule"
+    )]
+    #[diagnostic(
+        code(cargo_ecs::setup::cidr_ipv4_mapped),
+        help("IPv4 clients are matched by IPv4 rules: use `--ssh-cidr {suggestion}`")
+    )]
+    Ipv4Mapped {
+        /// What was given.
+        value: String,
+        /// The IPv4 block meant.
+        suggestion: String,
+    },
     /// SSH from the whole internet without `--allow-ssh-from-anywhere`.
     #[error("refusing to open SSH (port 22) to the whole internet (`--ssh-cidr {value}`)")]
     #[diagnostic(
@@ -278,6 +320,32 @@ mod tests {
                 matches!(Cidr::parse(bad), Err(CidrError::Invalid { .. })),
                 "{bad:?} should be invalid"
             );
+        }
+    }
+
+    #[test]
+    fn ipv4_written_as_ipv6_is_refused_with_the_ipv4_block() {
+        for (bad, suggestion) in [
+            ("::ffff:1.2.3.4", "1.2.3.4/32"),
+            ("::FFFF:1.2.3.4/128", "1.2.3.4/32"),
+            ("::ffff:102:304", "1.2.3.4/32"),
+            ("::ffff:10.0.0.0/104", "10.0.0.0/8"),
+            ("::ffff:0.0.0.0/96", "0.0.0.0/0"),
+            ("::1.2.3.4", "1.2.3.4/32"),
+        ] {
+            assert_eq!(
+                Cidr::parse(bad),
+                Err(CidrError::Ipv4Mapped {
+                    value: bad.into(),
+                    suggestion: suggestion.into()
+                }),
+                "{bad}"
+            );
+        }
+        // What reaches AWS as CidrIpv6 never has a dotted part.
+        for fine in ["::/0", "2001:db8::/64", "::1", "64:ff9b::1.2.3.4", "::/96"] {
+            let text = ok(fine);
+            assert!(!text.contains('.'), "{fine} -> {text}");
         }
     }
 

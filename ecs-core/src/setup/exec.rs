@@ -167,11 +167,25 @@ impl SetupOutcome {
     }
 }
 
-/// Runs the set-up. Each step looks before it creates, so a second run changes nothing.
+/// Runs the set-up. Each step looks before it creates, so a second run changes nothing. When
+/// a step fails after others changed something, the error lists those changes.
 pub async fn run_setup(
     clients: &SetupClients,
     req: &SetupRequest,
     reporter: &dyn Reporter,
+) -> Result<SetupOutcome, SetupError> {
+    let mut done = Vec::new();
+    match run_steps(clients, req, reporter, &mut done).await {
+        Ok(outcome) => Ok(outcome),
+        Err(e) => Err(e.after_changes(&done)),
+    }
+}
+
+async fn run_steps(
+    clients: &SetupClients,
+    req: &SetupRequest,
+    reporter: &dyn Reporter,
+    done: &mut Vec<String>,
 ) -> Result<SetupOutcome, SetupError> {
     req.validate()?;
     // Before creating anything: does the key pair exist, and if not, is its file free? A
@@ -188,15 +202,28 @@ pub async fn run_setup(
     };
 
     let cluster = ensure_cluster(&clients.ecs, &req.cluster, reporter).await?;
+    if cluster.status == Status::Created {
+        done.push(format!("created cluster {}", cluster.name));
+    }
     let repository = ensure_repository(&clients.sdk, req, reporter).await?;
+    if repository.status == Status::Created {
+        done.push(format!("created repository {}", repository.name));
+    }
     let log_group = match &req.log_group {
         Some(group) => {
-            Some(ensure_log_group(&clients.logs, group, req.retention_days, reporter).await?)
+            let g = ensure_log_group(&clients.logs, group, req.retention_days, reporter).await?;
+            match g.status {
+                Status::Created => done.push(format!("created log group {}", g.name)),
+                Status::Updated => done.push(format!("updated log group {}", g.name)),
+                Status::Found => {}
+            }
+            Some(g)
         }
         None => None,
     };
     let network = resolve_network(&clients.ec2, &req.subnets).await?;
-    let security_group = ensure_security_group(&clients.ec2, req, &network.vpc, reporter).await?;
+    let security_group =
+        ensure_security_group(&clients.ec2, req, &network.vpc, reporter, done).await?;
     let key_pair = match (&req.launch_type, &req.key_pair) {
         (LaunchType::Fargate, _) => KeyPairOutcome::NotNeeded,
         (LaunchType::Ec2, None) => KeyPairOutcome::NotRequested,
@@ -211,6 +238,9 @@ pub async fn run_setup(
             None => create_key_pair(&clients.ec2, kp, &req.service, reporter).await?,
         },
     };
+    if let KeyPairOutcome::Created { name, .. } = &key_pair {
+        done.push(format!("created key pair {name}"));
+    }
     Ok(SetupOutcome {
         cluster,
         repository,
@@ -404,6 +434,7 @@ async fn ensure_security_group(
     req: &SetupRequest,
     vpc: &str,
     reporter: &dyn Reporter,
+    done: &mut Vec<String>,
 ) -> Result<SecurityGroupOutcome, SetupError> {
     let name = req.security_group_name();
     let (id, created) = match ec2::find_security_group(ec2, vpc, &name).await? {
@@ -416,16 +447,14 @@ async fn ensure_security_group(
             let id =
                 ec2::create_security_group(ec2, vpc, &name, &description, &req.service).await?;
             reporter.note(&format!("created security group {name} ({id}) in {vpc}"));
+            done.push(format!("created security group {name} ({id})"));
             (id, true)
         }
     };
     let wanted = rules::wanted_rules(req.ssh);
     let observed = ec2::ingress_rules(ec2, &id).await?;
     let RuleChanges { add, remove, .. } = rules::reconcile(&observed, &wanted);
-    // Revoke first: the per-group rule quota then never trips on a replacement.
-    let remove_ids: Vec<String> = remove.iter().map(|r| r.id.clone()).collect();
-    ec2::revoke_ingress(ec2, &id, &remove_ids).await?;
-    ec2::authorize_ingress(ec2, &id, &add).await?;
+    apply_rule_changes(ec2, &id, &add, &remove, done).await?;
     // Read back what AWS now has, so the outcome reports facts, not intentions.
     let after = ec2::ingress_rules(ec2, &id).await?;
     let check = rules::reconcile(&after, &wanted);
@@ -451,6 +480,63 @@ async fn ensure_security_group(
         removed: remove,
         rules: wanted.into_iter().collect(),
     })
+}
+
+/// The two EC2 calls that change inbound rules; a trait so the order of the calls and the
+/// failures between them are unit-tested.
+pub(crate) trait RuleApi {
+    async fn authorize(&self, group: &str, rules: &[IngressRule]) -> Result<(), AwsCallError>;
+    async fn revoke(&self, group: &str, rule_ids: &[String]) -> Result<(), AwsCallError>;
+}
+
+impl RuleApi for aws_sdk_ec2::Client {
+    async fn authorize(&self, group: &str, rules: &[IngressRule]) -> Result<(), AwsCallError> {
+        ec2::authorize_ingress(self, group, rules).await
+    }
+    async fn revoke(&self, group: &str, rule_ids: &[String]) -> Result<(), AwsCallError> {
+        ec2::revoke_ingress(self, group, rule_ids).await
+    }
+}
+
+/// Adds the missing rules, *then* revokes the unwanted ones: if adding fails (a value AWS
+/// refuses, a permission), the group keeps every rule it had, so a new `--ssh-cidr` never
+/// leaves SSH closed. Only when the group is full (`RulesPerSecurityGroupLimitExceeded`) are
+/// the unwanted rules revoked first, to make room. Each change made is pushed to `done`.
+pub(crate) async fn apply_rule_changes(
+    api: &impl RuleApi,
+    group: &str,
+    add: &[IngressRule],
+    remove: &[ObservedRule],
+    done: &mut Vec<String>,
+) -> Result<(), SetupError> {
+    let remove_ids: Vec<String> = remove.iter().map(|r| r.id.clone()).collect();
+    let added = |done: &mut Vec<String>| {
+        done.extend(add.iter().map(|r| format!("added {r} to {group}")));
+    };
+    let removed = |done: &mut Vec<String>| {
+        done.extend(remove.iter().map(|r| format!("removed {r} from {group}")));
+    };
+    if !add.is_empty() {
+        match api.authorize(group, add).await {
+            Ok(()) => added(done),
+            Err(e)
+                if e.code.as_deref() == Some("RulesPerSecurityGroupLimitExceeded")
+                    && !remove_ids.is_empty() =>
+            {
+                api.revoke(group, &remove_ids).await?;
+                removed(done);
+                api.authorize(group, add).await?;
+                added(done);
+                return Ok(());
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if !remove_ids.is_empty() {
+        api.revoke(group, &remove_ids).await?;
+        removed(done);
+    }
+    Ok(())
 }
 
 fn check_key_file_free(kp: &KeyPairRequest) -> Result<(), SetupError> {
@@ -535,4 +621,139 @@ async fn create_key_pair(
         fingerprint: created.fingerprint,
         path: path_text,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use super::*;
+    use crate::setup::cidr::Cidr;
+    use crate::setup::rules::RuleSource;
+
+    /// Records the calls; fails the ones named in `fail` (`authorize`, `revoke`, or
+    /// `authorize-full` for the rule quota on the first authorize only).
+    struct Fake {
+        calls: RefCell<Vec<String>>,
+        fail: &'static [&'static str],
+    }
+
+    fn refused(action: &'static str, code: &str) -> AwsCallError {
+        AwsCallError {
+            action,
+            resource: "security group sg-1".into(),
+            code: Some(code.into()),
+            message: "no".into(),
+            help: "check the AWS region and endpoint".into(),
+        }
+    }
+
+    impl RuleApi for Fake {
+        async fn authorize(&self, _: &str, rules: &[IngressRule]) -> Result<(), AwsCallError> {
+            let first = !self
+                .calls
+                .borrow()
+                .iter()
+                .any(|c| c.starts_with("authorize"));
+            self.calls
+                .borrow_mut()
+                .push(format!("authorize {}", rules.len()));
+            if self.fail.contains(&"authorize") {
+                return Err(refused(
+                    "ec2:AuthorizeSecurityGroupIngress",
+                    "InvalidParameterValue",
+                ));
+            }
+            if first && self.fail.contains(&"authorize-full") {
+                return Err(refused(
+                    "ec2:AuthorizeSecurityGroupIngress",
+                    "RulesPerSecurityGroupLimitExceeded",
+                ));
+            }
+            Ok(())
+        }
+        async fn revoke(&self, _: &str, ids: &[String]) -> Result<(), AwsCallError> {
+            self.calls
+                .borrow_mut()
+                .push(format!("revoke {}", ids.join(",")));
+            if self.fail.contains(&"revoke") {
+                return Err(refused(
+                    "ec2:RevokeSecurityGroupIngress",
+                    "UnauthorizedOperation",
+                ));
+            }
+            Ok(())
+        }
+    }
+
+    fn change() -> (Vec<IngressRule>, Vec<ObservedRule>) {
+        let add = vec![IngressRule {
+            port: 22,
+            cidr: Cidr::parse("198.51.100.7").unwrap(),
+        }];
+        let remove = vec![ObservedRule {
+            id: "sgr-old".into(),
+            protocol: "tcp".into(),
+            from_port: 22,
+            to_port: 22,
+            source: RuleSource::Cidr("10.0.0.1/32".into()),
+        }];
+        (add, remove)
+    }
+
+    fn run(fail: &'static [&'static str]) -> (Vec<String>, Vec<String>, Result<(), SetupError>) {
+        let fake = Fake {
+            calls: RefCell::new(Vec::new()),
+            fail,
+        };
+        let (add, remove) = change();
+        let mut done = Vec::new();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let result = rt.block_on(apply_rule_changes(&fake, "sg-1", &add, &remove, &mut done));
+        (fake.calls.into_inner(), done, result)
+    }
+
+    #[test]
+    fn wanted_rules_are_added_before_unwanted_ones_are_revoked() {
+        let (calls, done, result) = run(&[]);
+        assert!(result.is_ok());
+        assert_eq!(calls, ["authorize 1", "revoke sgr-old"]);
+        assert_eq!(
+            done,
+            [
+                "added tcp/22 from 198.51.100.7/32 (SSH) to sg-1",
+                "removed tcp/22 from 10.0.0.1/32 from sg-1"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_refused_rule_leaves_the_old_rules_in_place() {
+        let (calls, done, result) = run(&["authorize"]);
+        assert!(result.is_err());
+        assert_eq!(calls, ["authorize 1"], "nothing may be revoked");
+        assert!(done.is_empty());
+    }
+
+    #[test]
+    fn a_failed_revoke_reports_what_was_already_added() {
+        let (calls, done, result) = run(&["revoke"]);
+        assert_eq!(calls, ["authorize 1", "revoke sgr-old"]);
+        let err = result.unwrap_err().after_changes(&done);
+        let help = miette::Diagnostic::help(&err).unwrap().to_string();
+        assert!(
+            help.contains("added tcp/22 from 198.51.100.7/32 (SSH) to sg-1"),
+            "{help}"
+        );
+    }
+
+    #[test]
+    fn a_full_group_makes_room_first() {
+        let (calls, done, result) = run(&["authorize-full"]);
+        assert!(result.is_ok());
+        assert_eq!(calls, ["authorize 1", "revoke sgr-old", "authorize 1"]);
+        assert_eq!(done.len(), 2);
+    }
 }

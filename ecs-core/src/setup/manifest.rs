@@ -122,6 +122,34 @@ pub fn write_network_ids(
             path: path.to_string(),
         });
     }
+    let network_exists = doc
+        .get("package")
+        .and_then(Item::as_table_like)
+        .and_then(|p| p.get("metadata"))
+        .and_then(Item::as_table_like)
+        .and_then(|m| m.get("ecs"))
+        .and_then(Item::as_table_like)
+        .is_some_and(|e| e.contains_key("network"));
+    if !network_exists && let Some(out) = insert_network_table(text, subnets, security_group) {
+        // Written as text, where the user would put it; used only if it reads back right.
+        let reads_back = parse(path, &out).ok().is_some_and(|d| {
+            d.get("package")
+                .and_then(|p| p.get("metadata"))
+                .and_then(|m| m.get("ecs"))
+                .and_then(|e| e.get("network"))
+                .and_then(|n| n.get("security-groups"))
+                .and_then(Item::as_array)
+                .is_some_and(|a| a.iter().any(|v| v.as_str() == Some(security_group)))
+        });
+        if reads_back {
+            let mut changes = Vec::new();
+            if !subnets.is_empty() {
+                changes.push(format!("network.subnets = {subnets:?}"));
+            }
+            changes.push(format!("network.security-groups = [{security_group:?}]"));
+            return Ok((out, changes));
+        }
+    }
     let mut changes = Vec::new();
     let network = table_at(
         doc.as_table_mut(),
@@ -158,6 +186,104 @@ pub fn write_network_ids(
         return Ok((text.to_string(), changes));
     }
     Ok((doc.to_string(), changes))
+}
+
+/// A new `[package.metadata.ecs.network]` table placed in the text where a person would put
+/// it: in place of the commented `# [package.metadata.ecs.network]` block `cargo ecs init`
+/// writes, else right after the last `[package.metadata.ecs…]` table (after its last key and
+/// the comment lines directly under it, before any blank line or comment block that leads
+/// into the next table). `None` when there is no ecs table header to place it by.
+fn insert_network_table(text: &str, subnets: &[String], security_group: &str) -> Option<String> {
+    let table = if subnets.is_empty() {
+        format!(
+            "[package.metadata.ecs.network]\nsecurity-groups = [{}]\n",
+            Value::from(security_group).to_string().trim()
+        )
+    } else {
+        network_lines(subnets, security_group)
+    };
+    // (start, end) byte ranges of the lines, end including the newline.
+    let mut lines = Vec::new();
+    let mut start = 0;
+    for line in text.split_inclusive('\n') {
+        lines.push((start, start + line.len()));
+        start += line.len();
+    }
+    let line = |i: usize| text[lines[i].0..lines[i].1].trim();
+    let uncommented = |i: usize| line(i).strip_prefix('#').map(str::trim);
+
+    // 1. The commented skeleton block: replace it.
+    let skeleton = (0..lines.len()).find(|&i| {
+        uncommented(i).is_some_and(|c| {
+            c.starts_with('[') && header_name(c).as_deref() == Some("package.metadata.ecs.network")
+        })
+    });
+    if let Some(first) = skeleton {
+        let mut last = first;
+        while last + 1 < lines.len()
+            && uncommented(last + 1).is_some_and(|c| {
+                ["subnets", "security-groups", "assign-public-ip"]
+                    .iter()
+                    .any(|k| c.starts_with(k))
+            })
+        {
+            last += 1;
+        }
+        let mut out = String::with_capacity(text.len() + table.len());
+        out.push_str(&text[..lines[first].0]);
+        out.push_str(&table);
+        out.push_str(&text[lines[last].1..]);
+        return Some(out);
+    }
+
+    // 2. After the last ecs table.
+    let is_header = |i: usize| line(i).starts_with('[');
+    let last_ecs = (0..lines.len()).rev().find(|&i| {
+        is_header(i)
+            && header_name(line(i)).is_some_and(|n| {
+                n == "package.metadata.ecs" || n.starts_with("package.metadata.ecs.")
+            })
+    })?;
+    let section_end = (last_ecs + 1..lines.len())
+        .find(|&i| is_header(i))
+        .unwrap_or(lines.len());
+    let mut after = (last_ecs + 1..section_end)
+        .rev()
+        .find(|&i| !line(i).is_empty() && !line(i).starts_with('#'))
+        .unwrap_or(last_ecs);
+    // Comment lines right under the last key (no blank line between) belong to this table.
+    while after + 1 < section_end && line(after + 1).starts_with('#') {
+        after += 1;
+    }
+    let at = lines[after].1;
+    let mut out = String::with_capacity(text.len() + table.len() + 2);
+    out.push_str(&text[..at]);
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push('\n');
+    out.push_str(&table);
+    let rest = &text[at..];
+    if !rest.is_empty() && !rest.starts_with('\n') && !rest.starts_with("\r\n") {
+        out.push('\n');
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+/// `package.metadata.ecs` from a `[ package . metadata . "ecs" ]  # comment` header line;
+/// `None` for array-of-tables headers and anything unreadable.
+fn header_name(line: &str) -> Option<String> {
+    let inner = line.strip_prefix('[')?;
+    if inner.starts_with('[') {
+        return None;
+    }
+    let inner = &inner[..inner.find(']')?];
+    let parts: Vec<&str> = inner
+        .split('.')
+        .map(|k| k.trim().trim_matches('"').trim_matches('\''))
+        .collect();
+    Some(parts.join("."))
 }
 
 /// The lines to add by hand when `--write` is not given.
@@ -482,6 +608,49 @@ assign-public-ip = true # why not
             Some("sg-1")
         );
         assert!(out.starts_with(text));
+    }
+
+    #[test]
+    fn write_network_ids_replaces_the_init_skeleton_and_keeps_the_logs_hint() {
+        let manifest = format!(
+            "[package]\nname = \"hello\"\n{}",
+            render_skeleton(&skeleton())
+        );
+        let subnets = vec!["subnet-1".to_string()];
+        let (out, changes) = write_network_ids("Cargo.toml", &manifest, &subnets, "sg-1").unwrap();
+        assert_eq!(changes.len(), 2, "{changes:?}");
+        // The retention hint stays under the logs table, the skeleton becomes the table.
+        let logs = out.find("[package.metadata.ecs.logs]").unwrap();
+        let hint = out.find("# retention-days = 30").unwrap();
+        let network = out.find("\n[package.metadata.ecs.network]\n").unwrap();
+        assert!(logs < hint && hint < network, "{out}");
+        assert!(!out.contains("# [package.metadata.ecs.network]"), "{out}");
+        assert!(!out.contains("# subnets"), "{out}");
+        assert!(out.ends_with(
+            "[package.metadata.ecs.network]\nsubnets = [\"subnet-1\"]\nsecurity-groups = [\"sg-1\"]\n"
+        ));
+        // Uncommenting the hint gives the logs key it describes.
+        let uncommented = out.replace("# retention-days = 30", "retention-days = 30");
+        let doc: toml::Table = toml::from_str(&uncommented).unwrap();
+        let ecs = &doc["package"]["metadata"]["ecs"];
+        assert_eq!(ecs["logs"]["retention-days"].as_integer(), Some(30));
+        assert!(ecs["network"].get("retention-days").is_none());
+        // Everything before the skeleton is untouched, and a second write changes nothing.
+        let prefix = &manifest[..manifest.find("# [package.metadata.ecs.network]").unwrap()];
+        assert!(out.starts_with(prefix));
+        let (again, changes) = write_network_ids("Cargo.toml", &out, &subnets, "sg-1").unwrap();
+        assert!(changes.is_empty());
+        assert_eq!(again, out);
+    }
+
+    #[test]
+    fn write_network_ids_goes_after_the_last_ecs_table_not_into_the_next_comments() {
+        let text = "[package]\nname = \"a\"\n\n[package.metadata.ecs]\ncluster = \"c\"\n\n[package.metadata.ecs.logs]\ndriver = \"awslogs\"\n# retention-days = 30  (a hint for logs)\n\n# The dependencies.\n[dependencies]\nserde = \"1\"\n# trailing\n";
+        let (out, _) = write_network_ids("Cargo.toml", text, &["subnet-1".into()], "sg-1").unwrap();
+        assert_eq!(
+            out,
+            "[package]\nname = \"a\"\n\n[package.metadata.ecs]\ncluster = \"c\"\n\n[package.metadata.ecs.logs]\ndriver = \"awslogs\"\n# retention-days = 30  (a hint for logs)\n\n[package.metadata.ecs.network]\nsubnets = [\"subnet-1\"]\nsecurity-groups = [\"sg-1\"]\n\n# The dependencies.\n[dependencies]\nserde = \"1\"\n# trailing\n"
+        );
     }
 
     #[test]

@@ -201,7 +201,74 @@ pub enum SetupError {
     /// An AWS call failed.
     #[error(transparent)]
     #[diagnostic(transparent)]
-    Aws(#[from] AwsCallError),
+    Aws(AwsCallError),
+    /// A non-AWS step failed after this run had changed something.
+    #[error("{cause}")]
+    #[diagnostic(code(cargo_ecs::setup::partly_done), help("{help}"))]
+    PartlyDone {
+        /// What failed.
+        cause: Box<SetupError>,
+        /// Its help, then what this run had already changed.
+        help: String,
+    },
+}
+
+/// AWS error codes that mean "this value is not acceptable": AWS answered, so the region,
+/// endpoint and credentials are not what to check.
+const VALUE_REJECTIONS: [&str; 10] = [
+    "InvalidParameterValue",
+    "InvalidParameter",
+    "InvalidParameterCombination",
+    "InvalidParameterException",
+    "InvalidPermission.Malformed",
+    "MissingParameter",
+    "ValidationError",
+    "ValidationException",
+    "InvalidRequest",
+    "InvalidInput",
+];
+
+impl From<AwsCallError> for SetupError {
+    fn from(mut e: AwsCallError) -> Self {
+        if e.code
+            .as_deref()
+            .is_some_and(|c| VALUE_REJECTIONS.contains(&c))
+        {
+            e.help = format!(
+                "AWS answered and refused a value in the `{}` request: the message above \
+                 names it; change that value (this is no connection or sign-in problem)",
+                e.action
+            );
+        }
+        SetupError::Aws(e)
+    }
+}
+
+impl SetupError {
+    /// Adds to the help what this run had already changed (`done`) before failing, so the
+    /// user knows the state AWS is left in. Unchanged when nothing was changed.
+    pub fn after_changes(self, done: &[String]) -> SetupError {
+        if done.is_empty() {
+            return self;
+        }
+        let changed = format!("already changed by this run: {}", done.join("; "));
+        match self {
+            SetupError::Aws(mut e) => {
+                e.help = format!("{}\n{changed}", e.help);
+                SetupError::Aws(e)
+            }
+            other => {
+                let help = match miette::Diagnostic::help(&other) {
+                    Some(h) => format!("{h}\n{changed}"),
+                    None => changed,
+                };
+                SetupError::PartlyDone {
+                    cause: Box::new(other),
+                    help,
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -252,6 +319,41 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_refused_value_is_not_blamed_on_region_or_credentials() {
+        let generic = "check the AWS region and endpoint (`--region`, `--endpoint-url`) and the \
+                       credentials in use";
+        let err = |code: &str| AwsCallError {
+            action: "ec2:AuthorizeSecurityGroupIngress",
+            resource: "security group sg-1".into(),
+            code: Some(code.into()),
+            message: "invalid CIDR subnet specification".into(),
+            help: generic.into(),
+        };
+        let help = |e: SetupError| miette::Diagnostic::help(&e).unwrap().to_string();
+        let refused = help(SetupError::from(err("InvalidParameterValue")));
+        assert!(!refused.contains("region"), "{refused}");
+        assert!(!refused.contains("credentials in use"), "{refused}");
+        assert!(refused.contains("refused a value"), "{refused}");
+        // Other codes keep the adapter's help.
+        assert_eq!(help(SetupError::from(err("SomethingElse"))), generic);
+    }
+
+    #[test]
+    fn errors_after_changes_say_what_was_changed() {
+        let err = SetupError::NoDefaultVpc.after_changes(&["created cluster default".into()]);
+        let help = miette::Diagnostic::help(&err).unwrap().to_string();
+        assert!(help.contains("already changed by this run: created cluster default"));
+        assert_eq!(
+            err.to_string(),
+            "no subnets are configured and this region has no default VPC"
+        );
+        assert!(matches!(
+            SetupError::NoDefaultVpc.after_changes(&[]),
+            SetupError::NoDefaultVpc
+        ));
     }
 
     #[test]

@@ -364,12 +364,14 @@ fn logs_merge_every_container_in_time_order_and_flags_narrow() {
         err.contains("no container `sidecr`") && err.contains("did you mean `sidecar`"),
         "{err}"
     );
+    // A malformed time is a usage error: clap reports it, exit 2.
     let out = logs_cmd(&rig, d, &["--since", "yesterday"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("invalid value `yesterday` for `--since`")
+        String::from_utf8_lossy(&out.stderr)
+            .contains("invalid value 'yesterday' for '--since <WHEN>'")
     );
 }
 

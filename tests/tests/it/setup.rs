@@ -695,3 +695,110 @@ async fn security_group_goes_into_the_vpc_of_the_configured_subnets() {
     assert_eq!(code, 1);
     assert!(says(&err, "subnet-0123456789abcdef0"), "{err}");
 }
+
+#[tokio::test]
+async fn a_refused_ssh_cidr_keeps_the_old_ssh_rule_and_says_what_to_use() {
+    let rig = Rig::start().expect("rig starts");
+    let pkg = package(FARGATE);
+    let sdk = sdk(&rig).await;
+    let (code, _, err) = setup(&rig, pkg.path(), &["--ssh-cidr", "10.0.0.1"]);
+    assert_eq!(code, 0, "{err}");
+    let before = inbound_rules(&sdk, "hello-ecs").await.1;
+    assert_eq!(before, expected_rules(Some("10.0.0.1/32")));
+
+    // An IPv4-mapped IPv6 address: refused locally, with the IPv4 block to use instead.
+    for mapped in ["::ffff:1.2.3.4", "::ffff:1.2.3.4/128"] {
+        let (code, out, err) = setup(&rig, pkg.path(), &["--ssh-cidr", mapped]);
+        assert_eq!(code, 1, "{mapped}: stdout {out}\nstderr {err}");
+        assert!(says(&err, "--ssh-cidr 1.2.3.4/32"), "{err}");
+        assert!(!says(&err, "AuthorizeSecurityGroupIngress"), "{err}");
+        assert!(!says(&err, "region"), "{err}");
+        // The group still has the SSH rule the user had.
+        assert_eq!(inbound_rules(&sdk, "hello-ecs").await.1, before);
+    }
+    // The suggestion works.
+    let (code, out, err) = setup(&rig, pkg.path(), &["--ssh-cidr", "1.2.3.4/32"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("+ added   tcp/22 from 1.2.3.4/32"), "{out}");
+    assert!(out.contains("- removed tcp/22 from 10.0.0.1/32"), "{out}");
+    assert_eq!(
+        inbound_rules(&sdk, "hello-ecs").await.1,
+        expected_rules(Some("1.2.3.4/32"))
+    );
+}
+
+#[tokio::test]
+async fn write_after_init_replaces_the_network_skeleton_and_keeps_the_logs_hint() {
+    let rig = Rig::start().expect("rig starts");
+    let pkg = package("");
+    let (code, _, err) = init_cmd(&rig, pkg.path(), &[]);
+    assert_eq!(code, 0, "{err}");
+    let initialised = std::fs::read_to_string(pkg.path().join("Cargo.toml")).unwrap();
+    let skeleton_at = initialised
+        .find("# [package.metadata.ecs.network]")
+        .expect("init writes a commented network table");
+    let (code, _, err) = setup(&rig, pkg.path(), &["--write"]);
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(pkg.path().join("Cargo.toml")).unwrap();
+    // Everything above the commented skeleton is untouched; the skeleton became the table.
+    assert!(text.starts_with(&initialised[..skeleton_at]), "{text}");
+    assert!(!text.contains("# [package.metadata.ecs.network]"), "{text}");
+    let logs = text.find("[package.metadata.ecs.logs]").unwrap();
+    let hint = text.find("# retention-days = 30").unwrap();
+    let network = text.find("\n[package.metadata.ecs.network]\n").unwrap();
+    assert!(logs < hint && hint < network, "{text}");
+    assert!(text.contains("security-groups = [\"sg-"), "{text}");
+
+    // Uncommenting the hint sets the log retention, and the result renders.
+    std::fs::write(
+        pkg.path().join("Cargo.toml"),
+        text.replace("# retention-days = 30", "retention-days = 30"),
+    )
+    .unwrap();
+    let (code, _, err) = cargo_ecs(&rig, pkg.path(), "render", &[]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = setup(&rig, pkg.path(), &["--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(json(&out)["log_group"]["notes"][0], "retention 30 days");
+}
+
+#[tokio::test]
+async fn argument_syntax_errors_exit_2_and_diff_errors_differ_from_different() {
+    let rig = Rig::start().expect("rig starts");
+    let pkg = package(FARGATE);
+    for args in [
+        &["render", "--set", "cpu"][..],
+        &["render", "--set", "=5"],
+        &["deploy", "--timeout", "abc"],
+        &["status", "--wait", "--timeout", "5x"],
+        &["logs", "--since", "5x"],
+        &["logs", "--until", "yesterday-ish"],
+        &["logs", "--follow", "--until", "1m"],
+        &["init", "--check"],
+    ] {
+        let (code, out, err) = cargo_ecs(&rig, pkg.path(), args[0], &args[1..]);
+        assert_eq!(code, 2, "{args:?}: stdout {out}\nstderr {err}");
+        assert!(
+            says(&err, "error:") && says(&err, "--help"),
+            "{args:?}: {err}"
+        );
+    }
+    // Configuration content is not usage: still 1.
+    let (code, _, err) = cargo_ecs(&rig, pkg.path(), "render", &["--set", "cpu=banana"]);
+    assert_eq!(code, 1, "{err}");
+
+    // diff: 1 = different (nothing deployed yet), 2 = it could not tell.
+    let (code, _, err) = setup(&rig, pkg.path(), &[]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = cargo_ecs(&rig, pkg.path(), "diff", &[]);
+    assert_eq!(code, 1, "stdout {out}\nstderr {err}");
+    let (code, _, err) = cargo_ecs(
+        &rig,
+        pkg.path(),
+        "diff",
+        &["--endpoint-url", "http://127.0.0.1:1"],
+    );
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = cargo_ecs(&rig, pkg.path(), "diff", &["--set", "cpu=banana"]);
+    assert_eq!(code, 2, "{err}");
+}
