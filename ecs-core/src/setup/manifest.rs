@@ -46,7 +46,7 @@ pub enum ManifestEditError {
     #[diagnostic(
         code(cargo_ecs::manifest::already_initialised),
         help(
-            "edit it by hand (see the README's reference), or remove it and run `cargo ecs init` again"
+            "edit it by hand (every key is described in docs/config.md), or remove it and run `cargo ecs init` again"
         )
     )]
     AlreadyInitialised {
@@ -419,89 +419,115 @@ pub struct Skeleton {
     pub execution_role: Option<String>,
 }
 
+/// Column where the skeleton's trailing comments start.
+const COMMENT_COLUMN: usize = 34;
+
+/// `code`, padded to [`COMMENT_COLUMN`] (at least one space), then `# comment`.
+fn commented(out: &mut String, code: &str, comment: &str) {
+    let pad = COMMENT_COLUMN.saturating_sub(code.chars().count()).max(1);
+    let _ = writeln!(out, "{code}{:pad$}# {comment}", "");
+}
+
 /// The commented `[package.metadata.ecs]` text `init` appends.
 pub fn render_skeleton(s: &Skeleton) -> String {
     let mut out = String::new();
-    let (launch, sizes) = match s.launch_type {
-        LaunchType::Fargate => (
-            "fargate",
-            "cpu = 256                         # task CPU units: 256, 512, 1024, 2048, 4096, 8192, 16384\nmemory = 512                      # MiB; must fit cpu (Fargate table, see the README)\n",
-        ),
-        LaunchType::Ec2 => (
-            "ec2",
-            "cpu = 256                         # task CPU units (1024 = 1 vCPU)\nmemory = 512                      # MiB\n",
-        ),
+    let o = &mut out;
+    let _ = writeln!(o);
+    let _ = writeln!(
+        o,
+        "# Deployment settings for `cargo ecs` (written by `cargo ecs init`; every key is described"
+    );
+    let _ = writeln!(
+        o,
+        "# in docs/config.md). `cargo ecs render` shows the task definition they make."
+    );
+    let _ = writeln!(o, "[package.metadata.ecs]");
+    commented(
+        o,
+        "cluster = \"default\"",
+        "ECS cluster; `cargo ecs setup` creates it",
+    );
+    commented(
+        o,
+        &format!("# service = \"{}\"", s.package),
+        "default: the package name (made a valid ECS name)",
+    );
+    let launch = match s.launch_type {
+        LaunchType::Fargate => "fargate",
+        LaunchType::Ec2 => "ec2",
     };
-    let _ = writeln!(out);
-    let _ = writeln!(
-        out,
-        "# Deployment settings for `cargo ecs` (written by `cargo ecs init`; see the README's"
-    );
-    let _ = writeln!(
-        out,
-        "# [package.metadata.ecs] reference). `cargo ecs render` shows the task definition."
-    );
-    let _ = writeln!(out, "[package.metadata.ecs]");
-    let _ = writeln!(
-        out,
-        "cluster = \"default\"               # ECS cluster; `cargo ecs setup` creates it"
-    );
-    let _ = writeln!(
-        out,
-        "# service = \"{}\"                 # default: the package name",
-        s.package
-    );
-    let _ = writeln!(out, "launch-type = \"{launch}\"           # fargate | ec2");
-    out.push_str(sizes);
+    commented(o, &format!("launch-type = \"{launch}\""), "fargate | ec2");
+    match s.launch_type {
+        LaunchType::Fargate => {
+            commented(
+                o,
+                "cpu = 256",
+                "task CPU units: 256, 512, 1024, 2048, 4096, 8192, 16384",
+            );
+            commented(
+                o,
+                "memory = 512",
+                "MiB; must fit cpu (the Fargate table in docs/config.md)",
+            );
+        }
+        LaunchType::Ec2 => {
+            commented(o, "cpu = 256", "task CPU units (1024 = 1 vCPU)");
+            commented(o, "memory = 512", "MiB");
+        }
+    }
     match &s.execution_role {
         Some(arn) => {
-            let _ = writeln!(out, "execution-role = \"{arn}\"");
+            let _ = writeln!(o, "execution-role = \"{arn}\"");
         }
         None => {
             let _ = writeln!(
-                out,
+                o,
                 "# execution-role = \"arn:aws:iam::<account>:role/ecsTaskExecutionRole\"  # pulls the image, writes logs"
             );
         }
     }
-    let _ = writeln!(out, "desired-count = 1");
-    let _ = writeln!(out);
-    let _ = writeln!(out, "[package.metadata.ecs.image]");
+    let _ = writeln!(o, "desired-count = 1");
+    let _ = writeln!(o);
+    let _ = writeln!(o, "[package.metadata.ecs.image]");
     let bins = if s.other_bins.is_empty() {
         "the package's only binary".to_string()
     } else {
         format!("detected; others: {}", s.other_bins.join(", "))
     };
-    let _ = writeln!(out, "bin = \"{}\"                        # {bins}", s.bin);
-    let _ = writeln!(
-        out,
-        "# base = \"scratch\"                 # scratch (static binary) or an image reference"
+    commented(o, &format!("bin = \"{}\"", s.bin), &bins);
+    commented(
+        o,
+        "# base = \"scratch\"",
+        "scratch (static binary) or an image reference",
     );
-    let _ = writeln!(out);
-    let _ = writeln!(out, "[package.metadata.ecs.container]");
+    let _ = writeln!(o);
+    let _ = writeln!(o, "[package.metadata.ecs.container]");
     let origin = match &s.port_from {
         Some(at) => format!("guessed from {at}; check it"),
         None => "no address literal found in src/: the default, check it".to_string(),
     };
-    let _ = writeln!(out, "port = {}                       # {origin}", s.port);
-    let _ = writeln!(out, "# environment = {{ RUST_LOG = \"info\" }}");
-    let _ = writeln!(out);
-    let _ = writeln!(out, "[package.metadata.ecs.logs]");
-    let _ = writeln!(
-        out,
-        "driver = \"awslogs\"                # CloudWatch Logs, read by `cargo ecs logs`"
+    commented(o, &format!("port = {}", s.port), &origin);
+    let _ = writeln!(o, "# environment = {{ RUST_LOG = \"info\" }}");
+    let _ = writeln!(o);
+    let _ = writeln!(o, "[package.metadata.ecs.logs]");
+    commented(
+        o,
+        "driver = \"awslogs\"",
+        "CloudWatch Logs, read by `cargo ecs logs`",
     );
-    let _ = writeln!(
-        out,
-        "# retention-days = 30             # log group retention set by `cargo ecs setup`"
+    commented(
+        o,
+        "# retention-days = 30",
+        "log group retention set by `cargo ecs setup`",
     );
-    let _ = writeln!(out);
-    let _ = writeln!(
-        out,
-        "# [package.metadata.ecs.network]  # `cargo ecs setup --write` fills these in"
+    let _ = writeln!(o);
+    commented(
+        o,
+        "# [package.metadata.ecs.network]",
+        "`cargo ecs setup --write` fills these in",
     );
-    let _ = writeln!(out, "# subnets = [\"subnet-…\"]");
-    let _ = writeln!(out, "# security-groups = [\"sg-…\"]");
+    let _ = writeln!(o, "# subnets = [\"subnet-…\"]");
+    let _ = writeln!(o, "# security-groups = [\"sg-…\"]");
     out
 }
 
