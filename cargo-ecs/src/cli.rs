@@ -59,14 +59,8 @@ pub struct GlobalArgs {
     )]
     pub env_name: Option<String>,
 
-    /// AWS profile (default: AWS_PROFILE, then `default`)
-    #[arg(
-        long,
-        global = true,
-        value_name = "NAME",
-        env = "AWS_PROFILE",
-        help_heading = "AWS Options"
-    )]
+    /// AWS profile; its keys win over AWS_ACCESS_KEY_ID (default: AWS_PROFILE, then `default`)
+    #[arg(long, global = true, value_name = "NAME", help_heading = "AWS Options")]
     pub aws_profile: Option<String>,
     /// AWS region (no silent default: one must be configured)
     #[arg(

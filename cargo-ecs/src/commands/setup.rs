@@ -126,7 +126,7 @@ pub async fn run(args: SetupArgs, ctx: &Ctx) -> miette::Result<ExitCode> {
         Err(e) => {
             ctx.ui.warn(format!(
                 "could not read the account id (sts:GetCallerIdentity: {}); the policy uses `*`",
-                aws_sdk_sts::error::DisplayErrorContext(e)
+                ecs_core::aws::error::describe(ecs_core::aws::error::Service::Sts, &e)
             ));
             "*".to_string()
         }

@@ -13,7 +13,6 @@ use aws_sdk_ec2::types::{
     Filter, IpPermission, IpRange, Ipv6Range, KeyFormat, KeyType, ResourceType, Tag,
     TagSpecification,
 };
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::setup::rules::{IngressRule, ObservedRule, RuleSource};
@@ -37,16 +36,33 @@ pub struct AwsCallError {
 
 impl AwsCallError {
     /// From any SDK error, keeping its code and message.
-    pub fn from_sdk<E>(action: &'static str, resource: impl Into<String>, err: E) -> Self
+    pub fn from_sdk<E>(
+        action: &'static str,
+        resource: impl Into<String>,
+        err: aws_smithy_runtime_api::client::result::SdkError<
+            E,
+            aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+        >,
+    ) -> Self
     where
-        E: ProvideErrorMetadata + std::error::Error,
+        E: ProvideErrorMetadata + std::error::Error + 'static,
     {
-        let code = err.code().map(str::to_string);
-        let message = match err.message() {
-            Some(m) => m.to_string(),
-            None => DisplayErrorContext(&err).to_string(),
+        use crate::aws::error::{Service, describe};
+        let service = match action.split(':').next() {
+            Some("ecs") => Service::Ecs,
+            Some("ecr") => Service::Ecr,
+            Some("logs") => Service::Logs,
+            Some("sts") => Service::Sts,
+            _ => Service::Ec2,
         };
-        let help = help_for(action, code.as_deref());
+        let failure = describe(service, &err);
+        let code = failure.code;
+        let message = failure.message;
+        let help = if failure.transport {
+            "check the endpoint (`--endpoint-url`, AWS_ENDPOINT_URL) and the network".to_string()
+        } else {
+            help_for(action, code.as_deref())
+        };
         AwsCallError {
             action,
             resource: resource.into(),

@@ -8,6 +8,7 @@ use aws_config::SdkConfig;
 use aws_sdk_ecr::types::{ImageScanningConfiguration, ImageTagMutability};
 use base64::Engine;
 
+use crate::aws::error::{CallFailure, Service, describe};
 use crate::registry::Credentials;
 
 /// ECR errors.
@@ -76,9 +77,7 @@ pub async fn authorize(sdk: &SdkConfig) -> Result<EcrAuth, EcrError> {
         .send()
         .await
         .map_err(|e| EcrError::Auth {
-            source: aws_sdk_ecr::error::DisplayErrorContext(e)
-                .to_string()
-                .into(),
+            source: Box::new(describe(Service::Ecr, &e)),
         })?;
     let data = out.authorization_data().first().ok_or(EcrError::BadToken)?;
     let token = data.authorization_token().ok_or(EcrError::BadToken)?;
@@ -135,10 +134,10 @@ pub async fn ensure_repository(
         }
     };
     let client = aws_sdk_ecr::Client::new(sdk);
-    let boxed = |action: &'static str, e: String| EcrError::Repository {
+    let boxed = |action: &'static str, e: CallFailure| EcrError::Repository {
         action,
         repository: name.to_string(),
-        source: e.into(),
+        source: Box::new(e),
     };
     match client
         .describe_repositories()
@@ -163,10 +162,7 @@ pub async fn ensure_repository(
                 .as_service_error()
                 .is_some_and(|s| s.is_repository_not_found_exception());
             if !not_found {
-                return Err(boxed(
-                    "describe",
-                    aws_sdk_ecr::error::DisplayErrorContext(e).to_string(),
-                ));
+                return Err(boxed("describe", describe(Service::Ecr, &e)));
             }
         }
     }
@@ -201,12 +197,7 @@ pub async fn ensure_repository(
                 .repository_names(name)
                 .send()
                 .await
-                .map_err(|e| {
-                    boxed(
-                        "describe",
-                        aws_sdk_ecr::error::DisplayErrorContext(e).to_string(),
-                    )
-                })?;
+                .map_err(|e| boxed("describe", describe(Service::Ecr, &e)))?;
             let r = out.repositories().first();
             Ok(Repository {
                 uri: r
@@ -217,9 +208,6 @@ pub async fn ensure_repository(
                 tag_mutability: mutability.as_str().to_string(),
             })
         }
-        Err(e) => Err(boxed(
-            "create",
-            aws_sdk_ecr::error::DisplayErrorContext(e).to_string(),
-        )),
+        Err(e) => Err(boxed("create", describe(Service::Ecr, &e))),
     }
 }

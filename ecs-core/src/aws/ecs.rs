@@ -2,7 +2,8 @@
 //! (task definitions live in `taskdef_api`). Shell code; it converts SDK types into the small
 //! domain types of [`crate::deploy::wait`] so the decisions stay pure and testable.
 //!
-//! Errors keep the SDK error as `#[source]` and are classified by error code, because
+//! Errors are worded by [`crate::aws::error::describe`] (code, message, or the transport cause
+//! and endpoint; the SDK's dump goes to the debug log only) and classified by error code, because
 //! DescribeServices & co. have no typed throttling variant: [`EcsError::is_retryable`] tells the
 //! poll loop to back off instead of failing.
 
@@ -12,9 +13,13 @@ use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, DeploymentCircuitBreaker, DeploymentConfiguration,
     DesiredStatus, LaunchType as SdkLaunchType, NetworkConfiguration, ServiceField,
 };
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
 use crate::config::LaunchType;
 use crate::deploy::wait::{DeploymentSnapshot, ServiceEvent, ServiceSnapshot};
+
+/// Every ECS operation's error, as `send()` returns it.
+type SdkError<E> = aws_smithy_runtime_api::client::result::SdkError<E, HttpResponse>;
 
 /// An ECS call failed.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -33,9 +38,6 @@ pub enum EcsError {
         message: String,
         /// What to do about it.
         help: String,
-        /// The SDK error.
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The cluster does not exist.
     #[error("cluster `{cluster}` not found")]
@@ -73,14 +75,13 @@ pub enum EcsError {
 }
 
 impl EcsError {
-    fn from_sdk<E>(action: &'static str, resource: impl Into<String>, err: E) -> Self
+    fn from_sdk<E>(action: &'static str, resource: impl Into<String>, err: SdkError<E>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        let code = err.code().map(String::from);
-        let message = err.message().map(String::from).unwrap_or_else(|| {
-            aws_smithy_types::error::display::DisplayErrorContext(&err).to_string()
-        });
+        let failure = crate::aws::error::describe(crate::aws::error::Service::Ecs, &err);
+        let code = failure.code;
+        let message = failure.message;
         let help = match code.as_deref() {
             Some("AccessDeniedException") => {
                 format!("the AWS identity in use needs the IAM permission `ecs:{action}`")
@@ -91,6 +92,10 @@ impl EcsError {
             Some("ClusterNotFoundException") => {
                 "create the cluster with `cargo ecs setup`, or set `cluster`".to_string()
             }
+            _ if failure.transport => {
+                "check the endpoint (`--endpoint-url`, AWS_ENDPOINT_URL) and the network"
+                    .to_string()
+            }
             _ => "check the AWS credentials, region and endpoint (`--region`, `--endpoint-url`)"
                 .to_string(),
         };
@@ -100,7 +105,6 @@ impl EcsError {
             code,
             message,
             help,
-            source: Box::new(err),
         }
     }
 
@@ -112,7 +116,7 @@ impl EcsError {
         cluster: &str,
         resource: impl Into<String>,
         cluster_missing: bool,
-        err: E,
+        err: SdkError<E>,
     ) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
@@ -205,8 +209,9 @@ pub async fn describe_service(
         .send()
         .await
         .map_err(|e| {
-            let e = e.into_service_error();
-            let missing = e.is_cluster_not_found_exception();
+            let missing = e
+                .as_service_error()
+                .is_some_and(|s| s.is_cluster_not_found_exception());
             EcsError::on_cluster(
                 "DescribeServices",
                 cluster,
@@ -225,7 +230,7 @@ pub async fn cluster_exists(client: &Client, cluster: &str) -> Result<bool, EcsE
         .clusters(cluster)
         .send()
         .await
-        .map_err(|e| EcsError::from_sdk("DescribeClusters", cluster, e.into_service_error()))?;
+        .map_err(|e| EcsError::from_sdk("DescribeClusters", cluster, e))?;
     Ok(out.clusters().iter().any(|c| c.status() == Some("ACTIVE")))
 }
 
@@ -259,14 +264,18 @@ pub async fn update_service(
         req = req.desired_count(n);
     }
     let out = req.send().await.map_err(|e| {
-        let e = e.into_service_error();
-        if e.is_service_not_found_exception() || e.is_service_not_active_exception() {
+        let gone = e.as_service_error().is_some_and(|s| {
+            s.is_service_not_found_exception() || s.is_service_not_active_exception()
+        });
+        if gone {
             EcsError::ServiceNotFound {
                 cluster: update.cluster.clone(),
                 service: update.service.clone(),
             }
         } else {
-            let missing = e.is_cluster_not_found_exception();
+            let missing = e
+                .as_service_error()
+                .is_some_and(|s| s.is_cluster_not_found_exception());
             EcsError::on_cluster(
                 "UpdateService",
                 &update.cluster,
@@ -367,8 +376,9 @@ pub async fn create_service(
         );
     }
     let out = req.send().await.map_err(|e| {
-        let e = e.into_service_error();
-        let missing = e.is_cluster_not_found_exception();
+        let missing = e
+            .as_service_error()
+            .is_some_and(|s| s.is_cluster_not_found_exception());
         EcsError::on_cluster(
             "CreateService",
             &new.cluster,
@@ -409,7 +419,7 @@ pub async fn stopped_tasks(
         .desired_status(DesiredStatus::Stopped)
         .send()
         .await
-        .map_err(|e| EcsError::from_sdk("ListTasks", &resource, e.into_service_error()))?;
+        .map_err(|e| EcsError::from_sdk("ListTasks", &resource, e))?;
     let arns: Vec<String> = list
         .task_arns()
         .iter()
@@ -425,7 +435,7 @@ pub async fn stopped_tasks(
         .set_tasks(Some(arns))
         .send()
         .await
-        .map_err(|e| EcsError::from_sdk("DescribeTasks", &resource, e.into_service_error()))?;
+        .map_err(|e| EcsError::from_sdk("DescribeTasks", &resource, e))?;
     Ok(out
         .tasks()
         .iter()
@@ -486,8 +496,9 @@ pub async fn container_instances(
             .send()
             .await
             .map_err(|e| {
-                let e = e.into_service_error();
-                let missing = e.is_cluster_not_found_exception();
+                let missing = e
+                    .as_service_error()
+                    .is_some_and(|s| s.is_cluster_not_found_exception());
                 EcsError::on_cluster("ListContainerInstances", cluster, cluster, missing, e)
             })?;
         arns.extend(out.container_instance_arns().iter().cloned());
@@ -504,13 +515,7 @@ pub async fn container_instances(
             .set_container_instances(Some(chunk.to_vec()))
             .send()
             .await
-            .map_err(|e| {
-                EcsError::from_sdk(
-                    "DescribeContainerInstances",
-                    cluster,
-                    e.into_service_error(),
-                )
-            })?;
+            .map_err(|e| EcsError::from_sdk("DescribeContainerInstances", cluster, e))?;
         instances.extend(out.container_instances().iter().map(|ci| {
             ContainerInstance {
                 arn: ci.container_instance_arn().unwrap_or_default().to_string(),
@@ -552,9 +557,6 @@ pub enum NetworkError {
         action: &'static str,
         /// The error message.
         message: String,
-        /// The SDK error.
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// No default VPC and no configured subnets.
     #[error("no subnets configured and the account has no default VPC")]
@@ -567,16 +569,13 @@ pub enum NetworkError {
     NoDefaultVpc,
 }
 
-fn ec2_err<E>(action: &'static str, err: E) -> NetworkError
+fn ec2_err<E>(action: &'static str, err: SdkError<E>) -> NetworkError
 where
     E: aws_sdk_ec2::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     NetworkError::Call {
         action,
-        message: err.message().map(String::from).unwrap_or_else(|| {
-            aws_smithy_types::error::display::DisplayErrorContext(&err).to_string()
-        }),
-        source: Box::new(err),
+        message: crate::aws::error::describe(crate::aws::error::Service::Ec2, &err).message,
     }
 }
 
@@ -607,7 +606,7 @@ pub async fn resolve_network(
             .subnet_ids(first)
             .send()
             .await
-            .map_err(|e| ec2_err("DescribeSubnets", e.into_service_error()))?;
+            .map_err(|e| ec2_err("DescribeSubnets", e))?;
         out.subnets()
             .first()
             .and_then(|s| s.vpc_id())
@@ -619,7 +618,7 @@ pub async fn resolve_network(
             .filters(Filter::builder().name("is-default").values("true").build())
             .send()
             .await
-            .map_err(|e| ec2_err("DescribeVpcs", e.into_service_error()))?;
+            .map_err(|e| ec2_err("DescribeVpcs", e))?;
         out.vpcs()
             .first()
             .and_then(|v| v.vpc_id())
@@ -632,7 +631,7 @@ pub async fn resolve_network(
             .filters(Filter::builder().name("vpc-id").values(&vpc_id).build())
             .send()
             .await
-            .map_err(|e| ec2_err("DescribeSubnets", e.into_service_error()))?;
+            .map_err(|e| ec2_err("DescribeSubnets", e))?;
         let mut ids: Vec<String> = out
             .subnets()
             .iter()
@@ -662,7 +661,7 @@ pub async fn resolve_network(
                 .filters(Filter::builder().name("group-name").values(name).build())
                 .send()
                 .await
-                .map_err(|e| ec2_err("DescribeSecurityGroups", e.into_service_error()))?;
+                .map_err(|e| ec2_err("DescribeSecurityGroups", e))?;
             if let Some(id) = out.security_groups().first().and_then(|g| g.group_id()) {
                 found = Some((name.to_string(), id.to_string()));
                 break;
@@ -701,9 +700,7 @@ pub async fn active_revisions(
             .set_next_token(token.take())
             .send()
             .await
-            .map_err(|e| {
-                EcsError::from_sdk("ListTaskDefinitions", family, e.into_service_error())
-            })?;
+            .map_err(|e| EcsError::from_sdk("ListTaskDefinitions", family, e))?;
         for arn in page.task_definition_arns() {
             let Some((fam, rev)) = arn.rsplit('/').next().and_then(|s| s.rsplit_once(':')) else {
                 continue;

@@ -9,7 +9,10 @@ use std::sync::Mutex;
 use aws_config::SdkConfig;
 use aws_sdk_cloudwatchlogs::Client;
 use aws_sdk_cloudwatchlogs::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_types::region::Region;
+
+use crate::aws::error::{Service, describe};
 
 use crate::logs::discover::ContainerLogConfig;
 use crate::logs::fetch::{LogSource, Page, PageRequest, RawEvent, SourceError, StreamPage};
@@ -54,17 +57,16 @@ impl CloudWatchLogs {
 
 /// Maps an SDK error by its code: CloudWatch Logs models no throttling error for these
 /// operations, so `ThrottlingException` arrives unmodelled and only its code tells it apart.
-fn classify<E, R>(err: SdkError<E, R>) -> SourceError
+fn classify<E>(err: SdkError<E, HttpResponse>) -> SourceError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
 {
     match err.code() {
         Some("ThrottlingException" | "TooManyRequestsException" | "LimitExceededException") => {
             SourceError::Throttled
         }
         Some("ResourceNotFoundException") => SourceError::GroupNotFound,
-        _ => SourceError::Other(Box::new(err)),
+        _ => SourceError::Other(Box::new(describe(Service::Logs, &err))),
     }
 }
 
@@ -154,7 +156,7 @@ pub async fn service_log_configs(
                 DiscoverError::DescribeService {
                     cluster: cluster.to_string(),
                     service: service.to_string(),
-                    source: Box::new(e),
+                    source: Box::new(describe(Service::Ecs, &e)),
                 }
             }
         })?;
@@ -188,7 +190,7 @@ pub async fn task_definition_log_configs(
         .await
         .map_err(|e| DiscoverError::TaskDefinition {
             task_definition: td.to_string(),
-            source: Box::new(e),
+            source: Box::new(describe(Service::Ecs, &e)),
         })?;
     let Some(def) = out.task_definition() else {
         return Err(DiscoverError::TaskDefinition {

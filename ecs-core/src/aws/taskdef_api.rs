@@ -53,9 +53,6 @@ pub enum TaskDefApiError {
         code: Option<String>,
         /// The message.
         message: String,
-        /// The SDK error.
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The input is not a JSON object with a family.
     #[error("the task definition has no `family`")]
@@ -90,21 +87,18 @@ fn help_for(code: Option<&str>, operation: &str) -> String {
     }
 }
 
-fn api_error<E, R>(operation: &'static str, err: SdkError<E, R>) -> TaskDefApiError
+fn api_error<E>(
+    operation: &'static str,
+    err: SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
+) -> TaskDefApiError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
 {
-    let code = err.code().map(str::to_string);
-    let message = err
-        .message()
-        .map(str::to_string)
-        .unwrap_or_else(|| aws_smithy_types::error::display::DisplayErrorContext(&err).to_string());
+    let failure = crate::aws::error::describe(crate::aws::error::Service::Ecs, &err);
     TaskDefApiError::Api {
         operation,
-        code,
-        message,
-        source: Box::new(err),
+        code: failure.code,
+        message: failure.message,
     }
 }
 
