@@ -54,7 +54,7 @@ pub enum EcsError {
     #[diagnostic(
         code(cargo_ecs::ecs::service_not_found),
         help(
-            "pass `--create-service` to create it, or check `service` and `cluster` in [package.metadata.ecs]"
+            "create it with `cargo ecs deploy --create-service`, or check `service` and `cluster` in [package.metadata.ecs] (or --service / --cluster)"
         )
     )]
     ServiceNotFound {
