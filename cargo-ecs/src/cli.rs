@@ -386,15 +386,20 @@ fn set_arg(s: &str) -> Result<String, String> {
 }
 
 /// `90s`, `15m`, `2h`, `1h30m`, `1d` or plain seconds (what `deploy`, `status --wait` and
-/// `rollback` accept).
+/// `rollback` accept): checked here so a bad one is a usage error.
 fn duration_arg(s: &str) -> Result<String, String> {
+    duration_secs(s).map(|_| s.to_string())
+}
+
+/// The seconds in a duration (`90s`, `15m`, `2h`, `1h30m`, `1d` or plain seconds).
+pub(crate) fn duration_secs(s: &str) -> Result<u64, String> {
     const HELP: &str = "expected a duration like 90s, 15m, 2h or 1h30m";
     let t = s.trim();
     if t.is_empty() {
         return Err(HELP.into());
     }
-    if t.parse::<u64>().is_ok() {
-        return Ok(s.to_string());
+    if let Ok(n) = t.parse::<u64>() {
+        return Ok(n);
     }
     let mut total = 0u64;
     let mut num = String::new();
@@ -420,7 +425,7 @@ fn duration_arg(s: &str) -> Result<String, String> {
     if !num.is_empty() {
         return Err(HELP.into());
     }
-    Ok(s.to_string())
+    Ok(total)
 }
 
 /// `--since`/`--until`: a duration ago or an RFC3339 time. Only the syntax is checked here; a

@@ -560,45 +560,17 @@ pub(crate) async fn follow_target(
     Ok(outcome)
 }
 
-/// `90s`, `15m`, `2h`, `1h30m`, or plain seconds.
+/// `90s`, `15m`, `2h`, `1h30m`, or plain seconds (the syntax rule is
+/// [`crate::cli::duration_secs`], which clap already applied).
 pub(crate) fn parse_duration(flag: &str, s: &str) -> miette::Result<Duration> {
-    let bad = || {
-        miette::miette!(
-            help = "write a duration like 90s, 15m, 2h or 1h30m",
-            "invalid value {s:?} for `{flag}`"
-        )
-    };
-    let s = s.trim();
-    if s.is_empty() {
-        return Err(bad());
-    }
-    if let Ok(n) = s.parse::<u64>() {
-        return Ok(Duration::from_secs(n));
-    }
-    let mut total = 0u64;
-    let mut num = String::new();
-    for c in s.chars() {
-        if c.is_ascii_digit() {
-            num.push(c);
-            continue;
-        }
-        let n: u64 = num.parse().map_err(|_| bad())?;
-        num.clear();
-        let unit = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86400,
-            _ => return Err(bad()),
-        };
-        total = total
-            .checked_add(n.checked_mul(unit).ok_or_else(bad)?)
-            .ok_or_else(bad)?;
-    }
-    if !num.is_empty() {
-        return Err(bad());
-    }
-    Ok(Duration::from_secs(total))
+    crate::cli::duration_secs(s)
+        .map(Duration::from_secs)
+        .map_err(|why| {
+            miette::miette!(
+                help = "write a duration like 90s, 15m, 2h or 1h30m",
+                "invalid value {s:?} for `{flag}`: {why}"
+            )
+        })
 }
 
 /// The ECS client for the commands that need only ECS.
