@@ -25,6 +25,16 @@ pub const REGION: &str = "us-east-1";
 pub const REGISTRY_USER: &str = "AWS";
 /// The password in moto's ECR authorization token.
 pub const REGISTRY_PASSWORD: &str = "123456789012-auth-token";
+
+/// `REGISTRY_PASSWORD` hashed with bcrypt (cost 5, so each request stays cheap), the only
+/// scheme distribution's htpasswd reader takes. It is a constant rather than computed at
+/// start-up because the `bcrypt` crate's dependencies (cipher 0.5 → typenum
+/// `const-generics`) change the feature set of crates the AWS SDK shares, and then every
+/// `cargo build -p cargo-ecs` after a test build recompiled the whole SDK. The rig test
+/// `rig_servers_answer_like_aws_and_ecr` logs in with exactly these credentials.
+pub const REGISTRY_PASSWORD_BCRYPT: &str =
+    "$2b$05$zbyxXu.RD9nP35HVVFCdquc8qMj3wZMHudu9axuGqzniidkfRgGwu";
+
 /// The ECR registry host moto's proxyEndpoint names.
 pub const ECR_HOST: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
 
@@ -275,9 +285,10 @@ fn start_servers(opts: &RigOptions) -> Result<Rig> {
     let data = opts.dir.join("registry-data");
     std::fs::create_dir_all(&data)?;
     let htpasswd = opts.dir.join("htpasswd");
-    // bcrypt only (distribution's htpasswd reader); cost 5 keeps each request cheap.
-    let hash = bcrypt::hash(REGISTRY_PASSWORD, 5).context("bcrypt")?;
-    std::fs::write(&htpasswd, format!("{REGISTRY_USER}:{hash}\n"))?;
+    std::fs::write(
+        &htpasswd,
+        format!("{REGISTRY_USER}:{REGISTRY_PASSWORD_BCRYPT}\n"),
+    )?;
     let config = opts.dir.join("registry.yml");
     std::fs::write(
         &config,

@@ -1,5 +1,8 @@
-//! `cargo xtask`: the project's own automation (matklad/cargo-xtask). No dependencies beyond
-//! anyhow and the rig library, so it builds in seconds.
+//! `cargo xtask`: the project's own automation (matklad/cargo-xtask). Its dependencies are
+//! the workspace's own crates plus anyhow, and tracing-subscriber with cargo-ecs's features:
+//! with the same feature set, `cargo xtask …`, `cargo build -p cargo-ecs` and the test build
+//! share one compiled AWS SDK instead of each building its own. `RUST_LOG` (e.g.
+//! `RUST_LOG=ecs_core=debug cargo xtask bench image`) shows what the in-process work does.
 //!
 //! - `rig up | down | env | status`: the local stand-ins (moto_server, docker-registry)
 //! - `demo`: the main job on `examples/hello`, against the rig
@@ -20,6 +23,14 @@ use anyhow::{Result, bail};
 
 fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // Silent unless RUST_LOG asks; to stderr, like cargo-ecs's own -v output.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
     match run(&args) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
