@@ -35,11 +35,10 @@ fn logs(args: &[String]) -> Result<()> {
 
 fn runs_arg(args: &[String]) -> Result<usize> {
     match args.iter().position(|a| a == "--runs") {
-        Some(i) => args
-            .get(i + 1)
-            .context("--runs needs a number")?
-            .parse()
-            .context("--runs needs a number"),
+        Some(i) => match args.get(i + 1).and_then(|n| n.parse::<usize>().ok()) {
+            Some(n) if n > 0 => Ok(n),
+            _ => bail!("--runs needs a whole number of at least 1"),
+        },
         None => Ok(3),
     }
 }
