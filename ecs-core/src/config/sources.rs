@@ -635,7 +635,11 @@ fn check_value(
                     match item {
                         Value::Object(map) => {
                             check_table(map, validate::INCLUDE_KEYS, path, origin, errors);
-                            if !(map.contains_key("from") && map.contains_key("to")) {
+                            for key in ["from", "to"] {
+                                if map.contains_key(key) {
+                                    continue;
+                                }
+                                path.push(key.to_string());
                                 errors.push(ConfigError::new(
                                     path_key(path),
                                     origin.clone(),
@@ -645,6 +649,7 @@ fn check_value(
                                             .into(),
                                     },
                                 ));
+                                path.pop();
                                 ok = false;
                             }
                         }

@@ -1152,13 +1152,30 @@ fn image_config(v: &mut V<'_>, ws: &Workspace) -> ImageConfig {
         for (i, item) in items.iter().enumerate() {
             let from = item.get("from").and_then(Value::as_str).unwrap_or_default();
             let to = item.get("to").and_then(Value::as_str).unwrap_or_default();
+            let i = i.to_string();
             if !to.starts_with('/') {
-                let i = i.to_string();
                 v.invalid(
-                    &["image", "include", &i],
+                    &["image", "include", &i, "to"],
                     format!("{to:?}"),
                     "`to` must be an absolute path in the image",
                     "write to = \"/app/static\"",
+                );
+            } else if to.split('/').any(|c| c == "..") {
+                // A `..` would climb out of where the user said, and tar refuses it anyway.
+                v.invalid(
+                    &["image", "include", &i, "to"],
+                    format!("{to:?}"),
+                    "`to` must not contain `..`",
+                    "write the absolute path it means, such as to = \"/app/static\"",
+                );
+            }
+            if item.get("from").is_some() && from.trim().is_empty() {
+                // An empty `from` is the package directory itself, target/ and all.
+                v.invalid(
+                    &["image", "include", &i, "from"],
+                    format!("{from:?}"),
+                    "`from` must name a file or directory of the package",
+                    "write from = \"static\" (relative to the package's Cargo.toml)",
                 );
             }
             include.push(Include {
@@ -1170,12 +1187,12 @@ fn image_config(v: &mut V<'_>, ws: &Workspace) -> ImageConfig {
     let user = v
         .str(&["image", "user"])
         .unwrap_or_else(|| "65532:65532".into());
-    if user.is_empty() {
+    if let Some(problem) = user_problem(&user) {
         v.invalid(
             &["image", "user"],
-            "\"\"",
-            "the user must not be empty",
-            "write \"65532:65532\" or a user name",
+            format!("{user:?}"),
+            problem,
+            "write USER or USER:GROUP, each a number (\"65532:65532\") or a name (\"nonroot\")",
         );
     }
     let tag_mutability = v
@@ -1195,6 +1212,43 @@ fn image_config(v: &mut V<'_>, ws: &Workspace) -> ImageConfig {
         ca_certificates: v.bool(&["image", "ca-certificates"]).unwrap_or(true),
         tag_mutability,
     }
+}
+
+/// Why `user` is not a `USER[:GROUP]` the container runtime can use, if it is not.
+fn user_problem(user: &str) -> Option<&'static str> {
+    if user.is_empty() {
+        return Some("the user must not be empty");
+    }
+    let parts: Vec<&str> = user.split(':').collect();
+    if parts.len() > 2 {
+        return Some("at most one `:` (USER:GROUP)");
+    }
+    for part in parts {
+        if part.is_empty() {
+            return Some("the user and the group must not be empty");
+        }
+        if part.bytes().all(|b| b.is_ascii_digit()) {
+            // Linux ids are 32-bit; 4294967295 is (uid_t)-1, "no id".
+            if part.parse::<u32>().map_or(true, |n| n == u32::MAX) {
+                return Some("an id must be a number from 0 to 4294967294");
+            }
+        } else {
+            // The portable user-name set (useradd's default NAME_REGEX), at most 32 long.
+            let first_ok = part
+                .bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_lowercase() || b == b'_');
+            let rest_ok = part
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+            if !first_ok || !rest_ok || part.len() > 32 {
+                return Some(
+                    "a name must start with a lowercase letter or `_` and hold only a-z, 0-9, `_` and `-` (at most 32)",
+                );
+            }
+        }
+    }
+    None
 }
 
 fn container_config(v: &mut V<'_>, ws: &Workspace) -> ContainerConfig {
@@ -1626,6 +1680,65 @@ mod tests {
                 "{cpu}/{mem}: {e:?}"
             );
         }
+    }
+
+    #[test]
+    fn image_user_forms() {
+        for good in [
+            "65532:65532",
+            "0",
+            "root",
+            "nonroot",
+            "alice:staff",
+            "1000:2000",
+            "_svc-1",
+        ] {
+            let r = ok(&format!(
+                "[package.metadata.ecs]\n{ROLE}[package.metadata.ecs.image]\nuser = \"{good}\"\n"
+            ));
+            assert_eq!(r.config.image.user, good);
+        }
+        for bad in [
+            "",
+            "root:wheel:x",
+            "-1",
+            "65532:65532 ",
+            "Alice",
+            "1000:",
+            ":1000",
+            "4294967295",
+        ] {
+            let e = errs(&format!(
+                "[package.metadata.ecs]\n{ROLE}[package.metadata.ecs.image]\nuser = \"{bad}\"\n"
+            ));
+            assert!(has(&e, "package.metadata.ecs.image.user"), "{bad:?}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn include_paths() {
+        let r = ok(&format!(
+            "[package.metadata.ecs]\n{ROLE}[package.metadata.ecs.image]\n\
+             include = [{{ from = \"static\", to = \"/app/static\" }}, {{ from = \"/etc/x\", to = \"/\" }}]\n"
+        ));
+        assert_eq!(r.config.image.include.len(), 2);
+        let e = errs(&format!(
+            "[package.metadata.ecs]\n{ROLE}[package.metadata.ecs.image]\n\
+             include = [{{ from = \"a\", to = \"app\" }}, {{ from = \"b\", to = \"/app/../etc\" }}, \
+             {{ from = \"\", to = \"/x\" }}]\n"
+        ));
+        let key = |k: &str| format!("package.metadata.ecs.image.include.{k}");
+        assert!(has(&e, &key("0.to")), "{e:?}");
+        assert!(has(&e, &key("1.to")), "{e:?}");
+        assert!(has(&e, &key("2.from")), "{e:?}");
+        assert_eq!(e.len(), 3, "{e:?}");
+        // A misspelt `from` is named twice: unknown `form`, missing `from`.
+        let e = errs(&format!(
+            "[package.metadata.ecs]\n{ROLE}[package.metadata.ecs.image]\n\
+             include = [{{ form = \"a\", to = \"/x\" }}]\n"
+        ));
+        assert!(has(&e, &key("0.form")), "{e:?}");
+        assert!(has(&e, &key("0.from")), "{e:?}");
     }
 
     #[test]
