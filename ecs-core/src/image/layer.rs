@@ -20,6 +20,8 @@ pub enum EntryKind {
     Dir,
     /// A regular file with these contents.
     File(Arc<[u8]>),
+    /// A symbolic link to this target, stored as written (relative or absolute).
+    Symlink(String),
 }
 
 /// One entry of a layer: a path inside the image (no leading `/`), its kind and mode.
@@ -48,6 +50,14 @@ impl Entry {
             path: normalize(&path.into()),
             kind: EntryKind::Dir,
             mode,
+        }
+    }
+    /// A symbolic link (mode 0777, as every link has).
+    pub fn symlink(path: impl Into<String>, target: impl Into<String>) -> Entry {
+        Entry {
+            path: normalize(&path.into()),
+            kind: EntryKind::Symlink(target.into()),
+            mode: 0o777,
         }
     }
 }
@@ -88,8 +98,12 @@ impl Default for LayerOptions {
 
 /// Builds a layer from `entries`: parent directories are added (mode 0755) where missing,
 /// entries are sorted by path, later duplicates replace earlier ones.
-pub fn build(entries: &[Entry], opts: LayerOptions) -> io::Result<Layer> {
-    let mut all: BTreeMap<String, &Entry> = BTreeMap::new();
+///
+/// The entries are taken by value so that each file's bytes can be freed once they are in
+/// the tar, and the tar is freed before the gzip stream is put together from its compressed
+/// chunks: a layer then peaks at about its tar plus its compressed size, not five copies.
+pub fn build(entries: Vec<Entry>, opts: LayerOptions) -> io::Result<Layer> {
+    let mut all: BTreeMap<String, Entry> = BTreeMap::new();
     let mut parents: BTreeMap<String, Entry> = BTreeMap::new();
     for e in entries {
         if e.path.is_empty() {
@@ -104,13 +118,13 @@ pub fn build(entries: &[Entry], opts: LayerOptions) -> io::Result<Layer> {
         }
         all.insert(e.path.clone(), e);
     }
-    for (path, e) in &parents {
-        all.entry(path.clone()).or_insert(e);
+    for (path, e) in parents {
+        all.entry(path).or_insert(e);
     }
 
     let mut tar = tar::Builder::new(Vec::with_capacity(estimate(&all)));
     tar.mode(tar::HeaderMode::Deterministic);
-    for (path, e) in &all {
+    for (path, e) in all {
         let mut h = tar::Header::new_gnu();
         h.set_uid(0);
         h.set_gid(0);
@@ -125,11 +139,18 @@ pub fn build(entries: &[Entry], opts: LayerOptions) -> io::Result<Layer> {
             EntryKind::File(data) => {
                 h.set_entry_type(tar::EntryType::Regular);
                 h.set_size(data.len() as u64);
-                tar.append_data(&mut h, path, &data[..])?;
+                tar.append_data(&mut h, &path, &data[..])?;
+            }
+            EntryKind::Symlink(target) => {
+                h.set_entry_type(tar::EntryType::Symlink);
+                h.set_size(0);
+                // append_link writes GNU long-name records for targets over 100 bytes.
+                tar.append_link(&mut h, &path, target)?;
             }
         }
     }
     let tar = tar.into_inner()?;
+    let tar_len = tar.len();
 
     // The uncompressed digest and CRC on one thread while the compressor threads work.
     let (diff_id, crc, body) = std::thread::scope(|s| {
@@ -144,13 +165,17 @@ pub fn build(entries: &[Entry], opts: LayerOptions) -> io::Result<Layer> {
             .map_err(|_| io::Error::other("hash thread panicked"))?;
         Ok::<_, io::Error>((diff_id, crc, body?))
     })?;
+    drop(tar);
 
     // A single-member gzip: fixed header (no name, mtime 0, OS 255), deflate, CRC32, ISIZE.
-    let mut gz = Vec::with_capacity(body.len() + 18);
+    // Each compressed chunk is freed as soon as it is copied in.
+    let mut gz = Vec::with_capacity(body.iter().map(Vec::len).sum::<usize>() + 18);
     gz.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, gzip_xfl(opts.level), 255]);
-    gz.extend_from_slice(&body);
+    for part in body {
+        gz.extend_from_slice(&part);
+    }
     gz.extend_from_slice(&crc.to_le_bytes());
-    gz.extend_from_slice(&(tar.len() as u32).to_le_bytes());
+    gz.extend_from_slice(&(tar_len as u32).to_le_bytes());
     let digest = sha256(&gz);
     Ok(Layer {
         bytes: gz.into(),
@@ -159,11 +184,12 @@ pub fn build(entries: &[Entry], opts: LayerOptions) -> io::Result<Layer> {
     })
 }
 
-fn estimate(all: &BTreeMap<String, &Entry>) -> usize {
+fn estimate(all: &BTreeMap<String, Entry>) -> usize {
     all.values()
         .map(|e| match &e.kind {
             EntryKind::File(d) => d.len() + 1024,
             EntryKind::Dir => 512,
+            EntryKind::Symlink(t) => 1536 + t.len(),
         })
         .sum::<usize>()
         + 2048
@@ -183,7 +209,8 @@ fn gzip_xfl(level: u32) -> u8 {
 /// input whatever the number of threads.
 pub const DEFLATE_CHUNK: usize = 1 << 20;
 
-fn deflate_parallel(data: &[u8], level: u32) -> io::Result<Vec<u8>> {
+/// The compressed chunks, in order; concatenated they are one deflate stream.
+fn deflate_parallel(data: &[u8], level: u32) -> io::Result<Vec<Vec<u8>>> {
     let chunks: Vec<&[u8]> = if data.is_empty() {
         vec![data]
     } else {
@@ -219,11 +246,10 @@ fn deflate_parallel(data: &[u8], level: u32) -> io::Result<Vec<u8>> {
         }
         Ok::<(), io::Error>(())
     })?;
-    let mut out = Vec::with_capacity(parts.iter().flatten().map(Vec::len).sum());
-    for p in parts {
-        out.extend_from_slice(&p.ok_or_else(|| io::Error::other("missing compressed chunk"))?);
-    }
-    Ok(out)
+    parts
+        .into_iter()
+        .map(|p| p.ok_or_else(|| io::Error::other("missing compressed chunk")))
+        .collect()
 }
 
 fn deflate_chunk(chunk: &[u8], level: u32, last: bool) -> io::Result<Vec<u8>> {
@@ -288,8 +314,8 @@ mod tests {
         ];
         let mut b = a.clone();
         b.reverse();
-        let la = build(&a, LayerOptions::default()).unwrap();
-        let lb = build(&b, LayerOptions::default()).unwrap();
+        let la = build(a.clone(), LayerOptions::default()).unwrap();
+        let lb = build(b.clone(), LayerOptions::default()).unwrap();
         assert_eq!(la.digest, lb.digest);
         assert_eq!(la.diff_id, lb.diff_id);
         assert_eq!(sha256(&la.bytes), la.digest);
@@ -309,13 +335,13 @@ mod tests {
     fn mtime_and_content_change_the_digest() {
         let a = vec![Entry::file("app/x", b"1".to_vec(), 0o755)];
         let b = vec![Entry::file("app/x", b"2".to_vec(), 0o755)];
-        let base = build(&a, LayerOptions::default()).unwrap();
+        let base = build(a.clone(), LayerOptions::default()).unwrap();
         assert_ne!(
             base.digest,
-            build(&b, LayerOptions::default()).unwrap().digest
+            build(b.clone(), LayerOptions::default()).unwrap().digest
         );
         let later = build(
-            &a,
+            a.clone(),
             LayerOptions {
                 mtime: 1_700_000_000,
                 ..Default::default()
@@ -336,12 +362,12 @@ mod tests {
             })
             .collect();
         let l = build(
-            &[Entry::file("big", data.clone(), 0o644)],
+            vec![Entry::file("big", data.clone(), 0o644)],
             LayerOptions::default(),
         )
         .unwrap();
         let again = build(
-            &[Entry::file("big", data.clone(), 0o644)],
+            vec![Entry::file("big", data.clone(), 0o644)],
             LayerOptions::default(),
         )
         .unwrap();
@@ -360,10 +386,44 @@ mod tests {
 
     #[test]
     fn gzip_header_is_fixed() {
-        let l = build(&[Entry::dir("a", 0o755)], LayerOptions::default()).unwrap();
+        let l = build(vec![Entry::dir("a", 0o755)], LayerOptions::default()).unwrap();
         // magic, deflate, no flags, mtime 0, xfl, OS 255 (unknown)
         assert_eq!(&l.bytes[..4], &[0x1f, 0x8b, 8, 0]);
         assert_eq!(&l.bytes[4..8], &[0, 0, 0, 0]);
         assert_eq!(l.bytes[9], 255);
+    }
+
+    #[test]
+    fn symlinks_are_stored_as_links_with_long_targets_intact() {
+        let long = format!("../{}/target.txt", "d".repeat(150));
+        let l = build(
+            vec![
+                Entry::file("app/static/a.txt", b"a".to_vec(), 0o644),
+                Entry::symlink("app/static/b.txt", "a.txt"),
+                Entry::symlink("app/static/far", long.clone()),
+            ],
+            LayerOptions::default(),
+        )
+        .unwrap();
+        let mut ar = tar::Archive::new(flate2::read::GzDecoder::new(&l.bytes[..]));
+        let links: Vec<(String, String)> = ar
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap())
+            .filter(|e| e.header().entry_type() == tar::EntryType::Symlink)
+            .map(|e| {
+                (
+                    e.path().unwrap().display().to_string(),
+                    e.link_name().unwrap().unwrap().display().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            links,
+            [
+                ("app/static/b.txt".to_string(), "a.txt".to_string()),
+                ("app/static/far".to_string(), long),
+            ]
+        );
     }
 }

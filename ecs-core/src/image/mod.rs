@@ -155,6 +155,40 @@ pub enum ImageError {
         /// The path.
         path: PathBuf,
     },
+    /// A single file included as `/`.
+    #[error("`image.include` puts the file {} at `/`, which is the image's root directory", path.display())]
+    #[diagnostic(
+        code(cargo_ecs::image::include_file_at_root),
+        help("name the file's path in the image, such as to = \"/app/config.toml\"")
+    )]
+    IncludeFileAtRoot {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A socket, FIFO or device in an include.
+    #[error("`image.include` reaches {}, which is not a regular file, directory or link", path.display())]
+    #[diagnostic(
+        code(cargo_ecs::image::include_special),
+        help(
+            "sockets, FIFOs and devices cannot go into an image layer; move it out of the included directory"
+        )
+    )]
+    IncludeSpecial {
+        /// The path.
+        path: PathBuf,
+    },
+    /// An include lands on the binary's path.
+    #[error("`image.include` puts {path} over the binary {binary}")]
+    #[diagnostic(
+        code(cargo_ecs::image::include_covers_binary),
+        help("the entrypoint is {binary}; give the include another `to`, such as \"/app/static\"")
+    )]
+    IncludeCoversBinary {
+        /// The path the include writes.
+        path: String,
+        /// The binary's path.
+        binary: String,
+    },
     /// No host CA bundle.
     #[error("no CA bundle at {}", path.display())]
     #[diagnostic(
@@ -451,70 +485,127 @@ fn read(path: &Path) -> Result<Vec<u8>, ImageError> {
 /// `/etc/passwd`, `/etc/group` and `/etc/nsswitch.conf` for a scratch image whose process
 /// runs as `user` (`uid:gid`, `uid` or a name), as distroless/static carries them.
 pub fn system_files(user: &str) -> (String, String) {
-    let (u, g) = user.split_once(':').unwrap_or((user, ""));
-    let uid: u32 = u.parse().unwrap_or(65532);
-    let gid: u32 = g.parse().unwrap_or(uid);
-    let name = if u.parse::<u32>().is_err() && !u.is_empty() {
-        u.to_string()
-    } else if uid == 65532 {
-        "nonroot".to_string()
-    } else {
-        "app".to_string()
+    let (u, g) = match user.split_once(':') {
+        Some((u, g)) => (u, Some(g)),
+        None => (user, None),
+    };
+    // A name we know has its usual id; any other name is given 65532, the distroless
+    // non-root id. A number is used as it is.
+    let known = |name: &str| match name {
+        "root" => Some(0),
+        "nobody" | "nogroup" => Some(65534),
+        _ => None,
+    };
+    let uid: u32 = u.parse().ok().or_else(|| known(u)).unwrap_or(65532);
+    let user_name = match uid {
+        _ if u.parse::<u32>().is_err() => u.to_string(),
+        0 => "root".into(),
+        65534 => "nobody".into(),
+        65532 => "nonroot".into(),
+        _ => "app".into(),
+    };
+    let (gid, group_name) = match g {
+        None => (uid, user_name.clone()),
+        Some(g) => match g.parse::<u32>() {
+            Ok(gid) if gid == uid => (gid, user_name.clone()),
+            Ok(gid) => (gid, format!("{user_name}-group")),
+            Err(_) => (known(g).unwrap_or(uid), g.to_string()),
+        },
     };
     let mut passwd = String::from(
         "root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n",
     );
     let mut group = String::from("root:x:0:\nnobody:x:65534:\n");
     if uid != 0 && uid != 65534 {
-        passwd.push_str(&format!("{name}:x:{uid}:{gid}:{name}:/tmp:/sbin/nologin\n"));
+        passwd.push_str(&format!(
+            "{user_name}:x:{uid}:{gid}:{user_name}:/tmp:/sbin/nologin\n"
+        ));
     }
     if gid != 0 && gid != 65534 {
-        group.push_str(&format!("{name}:x:{gid}:\n"));
+        group.push_str(&format!("{group_name}:x:{gid}:\n"));
     }
     (passwd, group)
 }
 
 /// The include entries: files and directory trees under `to`.
+///
+/// Symbolic links inside an included directory are stored as links, as `COPY` in a
+/// Dockerfile stores them: the image gets exactly the tree you have, a link back up the tree
+/// cannot make the walk loop, and a link to a host file does not copy that file into the
+/// image. The `from` path itself is followed when it is a link. Sockets, FIFOs and devices
+/// cannot be carried in a layer and are an error rather than silently left out.
 fn include_entries(req: &BuildRequest) -> Result<Vec<Entry>, ImageError> {
     let dir = req.package_dir();
     let mut out = Vec::new();
     for inc in &req.image.include {
         let from = dir.join(&inc.from);
-        let meta = std::fs::metadata(&from)
-            .map_err(|_| ImageError::IncludeMissing { path: from.clone() })?;
-        if meta.is_file() {
-            out.push(file_entry(&from, &inc.to, &meta)?);
-            continue;
-        }
-        let mut stack = vec![(from.clone(), inc.to.trim_end_matches('/').to_string())];
-        out.push(Entry::dir(inc.to.clone(), 0o755));
-        while let Some((src, dst)) = stack.pop() {
-            let rd = std::fs::read_dir(&src).map_err(|source| ImageError::Read {
-                path: src.clone(),
-                source,
-            })?;
-            for e in rd {
-                let e = e.map_err(|source| ImageError::Read {
-                    path: src.clone(),
+        let meta = std::fs::metadata(&from).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::NotFound {
+                ImageError::IncludeMissing { path: from.clone() }
+            } else {
+                ImageError::Read {
+                    path: from.clone(),
                     source,
-                })?;
-                let p = e.path();
-                let name = e.file_name().to_string_lossy().to_string();
-                let target = format!("{dst}/{name}");
-                let meta = std::fs::metadata(&p).map_err(|source| ImageError::Read {
-                    path: p.clone(),
-                    source,
-                })?;
-                if meta.is_dir() {
-                    out.push(Entry::dir(target.clone(), 0o755));
-                    stack.push((p, target));
-                } else if meta.is_file() {
-                    out.push(file_entry(&p, &target, &meta)?);
                 }
             }
+        })?;
+        let to = inc.to.trim_end_matches('/');
+        if meta.is_file() {
+            if to.is_empty() {
+                return Err(ImageError::IncludeFileAtRoot { path: from.clone() });
+            }
+            out.push(file_entry(&from, to, &meta)?);
+        } else if meta.is_dir() {
+            out.push(Entry::dir(to, 0o755));
+            include_dir(&from, to, &mut out)?;
+        } else {
+            return Err(ImageError::IncludeSpecial { path: from.clone() });
         }
     }
     Ok(out)
+}
+
+/// Adds the tree under `src` at `dst`, links as links.
+fn include_dir(src: &Path, dst: &str, out: &mut Vec<Entry>) -> Result<(), ImageError> {
+    let read_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| ImageError::Read { path, source }
+    };
+    for e in std::fs::read_dir(src).map_err(read_err(src))? {
+        let e = e.map_err(read_err(src))?;
+        let p = e.path();
+        let target = format!("{dst}/{}", e.file_name().to_string_lossy());
+        let meta = std::fs::symlink_metadata(&p).map_err(read_err(&p))?;
+        let kind = meta.file_type();
+        if kind.is_symlink() {
+            let link = std::fs::read_link(&p).map_err(read_err(&p))?;
+            out.push(Entry::symlink(target, link.to_string_lossy()));
+        } else if kind.is_dir() {
+            out.push(Entry::dir(target.clone(), 0o755));
+            include_dir(&p, &target, out)?;
+        } else if kind.is_file() {
+            out.push(file_entry(&p, &target, &meta)?);
+        } else {
+            return Err(ImageError::IncludeSpecial { path: p });
+        }
+    }
+    Ok(())
+}
+
+/// An include may add files anywhere, even replace the system files, but not at or around
+/// the binary's own path: the entrypoint would silently be something else.
+fn check_binary_not_covered(bin: &str, include: &[Entry]) -> Result<(), ImageError> {
+    let bin_path = format!("app/{bin}");
+    let covered = include
+        .iter()
+        .find(|e| e.path == bin_path || e.path.starts_with(&format!("{bin_path}/")));
+    match covered {
+        Some(e) => Err(ImageError::IncludeCoversBinary {
+            path: format!("/{}", e.path),
+            binary: format!("/{bin_path}"),
+        }),
+        None => Ok(()),
+    }
 }
 
 fn file_entry(src: &Path, to: &str, meta: &std::fs::Metadata) -> Result<Entry, ImageError> {
@@ -574,14 +665,17 @@ pub fn assemble(
         Entry::dir("app", 0o755),
         Entry::file(format!("app/{bin}"), data, 0o755),
     ];
-    app.extend(include_entries(req)?);
+    let included = include_entries(req)?;
+    check_binary_not_covered(&bin, &included)?;
+    app.extend(included);
     ours.push((format!("cargo-ecs: /app/{bin}"), app));
 
     // Compress layers in parallel: they are independent.
+    let (names, entry_sets): (Vec<String>, Vec<Vec<Entry>>) = ours.into_iter().unzip();
     let built: Vec<Result<layer::Layer, std::io::Error>> = std::thread::scope(|s| {
-        let handles: Vec<_> = ours
-            .iter()
-            .map(|(_, entries)| s.spawn(move || layer::build(entries, opts)))
+        let handles: Vec<_> = entry_sets
+            .into_iter()
+            .map(|entries| s.spawn(move || layer::build(entries, opts)))
             .collect();
         handles
             .into_iter()
@@ -606,14 +700,14 @@ pub fn assemble(
             layers.push(l.clone());
         }
     }
-    for ((created_by, _), l) in ours.iter().zip(built) {
+    for (created_by, l) in names.into_iter().zip(built) {
         let l = l.map_err(|source| ImageError::Layer { source })?;
         infos.push(LayerInfo {
             media_type: manifest::LAYER_GZIP.into(),
             digest: l.digest.clone(),
             size: l.bytes.len() as u64,
             diff_id: l.diff_id.clone(),
-            created_by: Some(created_by.clone()),
+            created_by: Some(created_by),
         });
         layers.push(Blob::new(manifest::LAYER_GZIP, l.bytes, l.digest));
     }
@@ -799,6 +893,159 @@ pub async fn push(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn include_request(dir: &Path, include: Vec<crate::config::Include>) -> BuildRequest {
+        let image = ImageConfig {
+            repository: "svc".into(),
+            base: BaseImage::Scratch,
+            bin: "svc".into(),
+            tags: Vec::new(),
+            include,
+            user: "65532:65532".into(),
+            ca_certificates: false,
+            tag_mutability: "MUTABLE".into(),
+        };
+        let container = ContainerConfig {
+            name: "svc".into(),
+            port: None,
+            command: Vec::new(),
+            environment: Default::default(),
+            secrets: Default::default(),
+            health_check: None,
+        };
+        BuildRequest::new(
+            dir.join("Cargo.toml"),
+            "0.1.0",
+            image,
+            container,
+            Architecture::X86_64,
+        )
+    }
+
+    fn inc(from: &str, to: &str) -> crate::config::Include {
+        crate::config::Include {
+            from: from.into(),
+            to: to.into(),
+        }
+    }
+
+    #[test]
+    fn includes_keep_links_as_links_and_refuse_what_a_layer_cannot_hold() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("static/css")).unwrap();
+        std::fs::write(root.join("static/index.html"), "<h1>hi</h1>").unwrap();
+        std::fs::write(root.join("static/css/site.css"), "h1{}").unwrap();
+        std::fs::write(root.join("real.toml"), "a = 1").unwrap();
+        // A link to a host file, a link back up the tree and a dangling one: all kept as
+        // links, none followed (no host file copied in, no loop).
+        symlink("/etc/passwd", root.join("static/hostpasswd")).unwrap();
+        symlink("../..", root.join("static/css/up")).unwrap();
+        symlink("nowhere", root.join("static/dangling")).unwrap();
+        // The `from` itself may be a link: it is followed.
+        symlink(root.join("static"), root.join("public")).unwrap();
+
+        let req = include_request(root, vec![inc("public", "/app/static/")]);
+        let mut got: Vec<(String, String)> = include_entries(&req)
+            .unwrap()
+            .into_iter()
+            .map(|e| {
+                let kind = match e.kind {
+                    layer::EntryKind::Dir => "dir".to_string(),
+                    layer::EntryKind::File(d) => format!("file {}", d.len()),
+                    layer::EntryKind::Symlink(t) => format!("-> {t}"),
+                };
+                (e.path, kind)
+            })
+            .collect();
+        got.sort();
+        let want: Vec<(String, String)> = [
+            ("app/static", "dir"),
+            ("app/static/css", "dir"),
+            ("app/static/css/site.css", "file 4"),
+            ("app/static/css/up", "-> ../.."),
+            ("app/static/dangling", "-> nowhere"),
+            ("app/static/hostpasswd", "-> /etc/passwd"),
+            ("app/static/index.html", "file 11"),
+        ]
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+        assert_eq!(got, want);
+
+        // A missing source is "does not exist"; a single file at `/` has no name.
+        let err = include_entries(&include_request(root, vec![inc("nope", "/x")])).unwrap_err();
+        assert!(matches!(err, ImageError::IncludeMissing { .. }), "{err:?}");
+        let err = include_entries(&include_request(root, vec![inc("real.toml", "/")])).unwrap_err();
+        assert!(
+            matches!(err, ImageError::IncludeFileAtRoot { .. }),
+            "{err:?}"
+        );
+        // A directory at `/` is fine: its contents land at the root.
+        let entries =
+            include_entries(&include_request(root, vec![inc("static/css", "/")])).unwrap();
+        assert!(entries.iter().any(|e| e.path == "site.css"));
+        // A device is refused by name, not skipped.
+        let err =
+            include_entries(&include_request(root, vec![inc("/dev/null", "/x")])).unwrap_err();
+        assert!(matches!(err, ImageError::IncludeSpecial { .. }), "{err:?}");
+        // A FIFO inside a tree too.
+        let fifo = root.join("static/pipe");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if made.is_ok_and(|s| s.success()) {
+            let err = include_entries(&req).unwrap_err();
+            assert!(
+                matches!(&err, ImageError::IncludeSpecial { path } if path.ends_with("pipe")),
+                "{err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn system_files_name_every_user_and_group_once() {
+        fn line<'a>(text: &'a str, name: &str) -> Vec<&'a str> {
+            text.lines()
+                .filter(|l| l.split(':').next() == Some(name))
+                .collect()
+        }
+        let (p, g) = system_files("65532:65532");
+        assert_eq!(
+            line(&p, "nonroot"),
+            ["nonroot:x:65532:65532:nonroot:/tmp:/sbin/nologin"]
+        );
+        assert_eq!(line(&g, "nonroot"), ["nonroot:x:65532:"]);
+        // Known names keep their ids and are not written twice.
+        for user in ["root", "0", "0:0", "nobody", "nobody:nogroup", "65534"] {
+            let (p, g) = system_files(user);
+            assert_eq!(p.lines().count(), 2, "{user}: {p}");
+            assert_eq!(g.lines().count(), 2, "{user}: {g}");
+        }
+        // Named user and group: both exist, so the runtime can resolve `alice:staff`.
+        let (p, g) = system_files("alice:staff");
+        assert_eq!(
+            line(&p, "alice"),
+            ["alice:x:65532:65532:alice:/tmp:/sbin/nologin"]
+        );
+        assert_eq!(line(&g, "staff"), ["staff:x:65532:"]);
+        let (p, g) = system_files("1000:2000");
+        assert_eq!(line(&p, "app"), ["app:x:1000:2000:app:/tmp:/sbin/nologin"]);
+        assert_eq!(line(&g, "app-group"), ["app-group:x:2000:"]);
+    }
+
+    #[test]
+    fn an_include_may_not_cover_the_binary() {
+        let ok = [Entry::file("app/hello-data/x", b"x".to_vec(), 0o644)];
+        assert!(check_binary_not_covered("hello", &ok).is_ok());
+        for path in ["app/hello", "app/hello/index.html"] {
+            let e = [Entry::file(path, b"x".to_vec(), 0o644)];
+            let err = check_binary_not_covered("hello", &e).unwrap_err();
+            assert!(
+                matches!(&err, ImageError::IncludeCoversBinary { binary, .. } if binary == "/app/hello"),
+                "{err:?}"
+            );
+        }
+    }
 
     #[test]
     fn private_ecr_hosts_and_their_regions() {

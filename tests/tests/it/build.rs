@@ -1069,3 +1069,62 @@ fn quiet_build_prints_only_the_digest() {
         "{stdout}"
     );
 }
+
+#[test]
+fn included_trees_land_in_the_image_with_links_as_links() {
+    use std::os::unix::fs::symlink;
+    let app = hello_copy();
+    let root = app.path();
+    std::fs::create_dir_all(root.join("static/css")).unwrap();
+    std::fs::write(root.join("static/index.html"), "<h1>hi</h1>").unwrap();
+    std::fs::write(root.join("static/css/site.css"), "h1{}").unwrap();
+    symlink("index.html", root.join("static/home.html")).unwrap();
+    // A link to a host file stays a link: the host's file is not copied in.
+    symlink("/etc/hostname", root.join("static/host")).unwrap();
+
+    let work = tempfile::tempdir().unwrap();
+    let layout = work.path().join("layout");
+    let layout_arg = layout.display().to_string();
+    let include = r#"image.include=[{from="static",to="/app/static"}]"#;
+    let out = cli_without_rig(
+        root,
+        &["build", "--set", include, "--oci-layout", &layout_arg],
+        None,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+
+    // umoci unpacks it as a runtime would; the tree is there, links as links.
+    let bundle = work.path().join("bundle");
+    run(Command::new("umoci")
+        .args(["unpack", "--image", &format!("{layout_arg}:latest")])
+        .arg(&bundle));
+    let static_dir = bundle.join("rootfs/app/static");
+    assert_eq!(
+        std::fs::read_to_string(static_dir.join("index.html")).unwrap(),
+        "<h1>hi</h1>"
+    );
+    assert_eq!(
+        std::fs::read_to_string(static_dir.join("css/site.css")).unwrap(),
+        "h1{}"
+    );
+    for (link, target) in [("home.html", "index.html"), ("host", "/etc/hostname")] {
+        let p = static_dir.join(link);
+        assert!(
+            std::fs::symlink_metadata(&p)
+                .unwrap()
+                .file_type()
+                .is_symlink(),
+            "{link} is a link"
+        );
+        assert_eq!(std::fs::read_link(&p).unwrap(), Path::new(target));
+    }
+    assert!(bundle.join("rootfs/app/hello").is_file());
+
+    // An include over the binary's own path is refused, by name.
+    let over = r#"image.include=[{from="static",to="/app/hello"}]"#;
+    let out = cli_without_rig(root, &["build", "--set", over], None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("over the binary /app/hello"), "{stderr}");
+}
