@@ -110,6 +110,17 @@ fn cli_without_rig(app: &Path, args: &[&str], target: Option<&Path>) -> std::pro
         .unwrap()
 }
 
+/// `cargo-ecs ecs <args> --manifest-path <app>/Cargo.toml` against the rig, with the build
+/// tests' shared target dir; the caller may add environment before running it.
+fn cli_on_rig(rig: &Rig, app: &Path, args: &[&str]) -> Command {
+    let mut cmd = rig.cargo_ecs();
+    cmd.args(args)
+        .arg("--manifest-path")
+        .arg(app.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", target_dir());
+    cmd
+}
+
 fn run(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap();
     assert!(
@@ -204,21 +215,21 @@ async fn cli_build_push_then_skopeo_umoci_runc_serve_the_greeting() {
     let work = tempfile::tempdir().unwrap();
     let layout = work.path().join("layout");
 
-    let out = rig
-        .cargo_ecs()
-        .args([
+    let layout_arg = layout.display().to_string();
+    let out = cli_on_rig(
+        &rig,
+        app.path(),
+        &[
             "build",
             "--push",
             "--set",
             r#"image.tags=["latest"]"#,
             "--oci-layout",
-        ])
-        .arg(&layout)
-        .arg("--manifest-path")
-        .arg(app.path().join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", target_dir())
-        .output()
-        .unwrap();
+            &layout_arg,
+        ],
+    )
+    .output()
+    .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "cargo ecs build failed:\n{stderr}");
     assert!(
@@ -285,19 +296,13 @@ async fn cli_build_push_then_skopeo_umoci_runc_serve_the_greeting() {
     );
 
     // A second run: same digest, nothing uploaded.
-    let out = rig
-        .cargo_ecs()
-        .args([
-            "build",
-            "--push",
-            "--set",
-            r#"image.tags=["latest"]"#,
-            "--manifest-path",
-        ])
-        .arg(app.path().join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", target_dir())
-        .output()
-        .unwrap();
+    let out = cli_on_rig(
+        &rig,
+        app.path(),
+        &["build", "--push", "--set", r#"image.tags=["latest"]"#],
+    )
+    .output()
+    .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), reference);
@@ -307,11 +312,7 @@ async fn cli_build_push_then_skopeo_umoci_runc_serve_the_greeting() {
     );
 
     // The same for a script: one JSON document on stdout.
-    let out = rig
-        .cargo_ecs()
-        .args(["build", "--push", "--format", "json", "--manifest-path"])
-        .arg(app.path().join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", target_dir())
+    let out = cli_on_rig(&rig, app.path(), &["build", "--push", "--format", "json"])
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -988,15 +989,20 @@ fn the_upload_shows_a_byte_progress_bar_on_a_terminal_and_plain_lines_elsewhere(
     );
 
     // Not a terminal: plain lines, no control sequences, the same summary.
-    let out = rig
-        .cargo_ecs()
-        .args(["build", "--push", "--set", include, "--set"])
-        .arg(r#"image.repository="not-a-tty""#)
-        .arg("--manifest-path")
-        .arg(app.path().join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", target_dir())
-        .output()
-        .unwrap();
+    let out = cli_on_rig(
+        &rig,
+        app.path(),
+        &[
+            "build",
+            "--push",
+            "--set",
+            include,
+            "--set",
+            r#"image.repository="not-a-tty""#,
+        ],
+    )
+    .output()
+    .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(

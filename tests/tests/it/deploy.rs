@@ -374,28 +374,19 @@ fn deploy_to_a_missing_service_without_create_service_fails_before_building() {
     let rig = Rig::start().unwrap();
     ecs(&rig, "CreateCluster", json!({"clusterName": "default"}));
     let app = hello_copy();
-    let out = cargo_ecs(&rig, app.path(), &["deploy"]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains("service `hello` does not exist"),
-        "{stderr}"
-    );
-    assert!(stderr.contains("--create-service"), "{stderr}");
-    assert!(!stderr.contains("Building"), "{stderr}");
-    assert!(revisions(&rig).is_empty(), "no revision registered");
-
     // --dry-run fails the same way (exit 1), before building.
-    let out = cargo_ecs(&rig, app.path(), &["deploy", "--dry-run"]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains("service `hello` does not exist"),
-        "{stderr}"
-    );
-    assert!(stderr.contains("--create-service"), "{stderr}");
-    assert!(!stderr.contains("Building"), "{stderr}");
-    assert!(revisions(&rig).is_empty(), "no revision registered");
+    for args in [&["deploy"][..], &["deploy", "--dry-run"]] {
+        let out = cargo_ecs(&rig, app.path(), args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("service `hello` does not exist"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("--create-service"), "{stderr}");
+        assert!(!stderr.contains("Building"), "{stderr}");
+        assert!(revisions(&rig).is_empty(), "no revision registered");
+    }
 }
 
 /// moto with MOTO_ECS_SERVICE_RUNNING=0: the deployment stays IN_PROGRESS with nothing
