@@ -108,19 +108,21 @@ impl EcsError {
         }
     }
 
-    /// An error of a call on `cluster`: [`EcsError::ClusterNotFound`] when the SDK said so
-    /// (`cluster_missing`: every operation has its own error type, each with its own
-    /// `is_cluster_not_found_exception`), else [`EcsError::Call`].
+    /// An error of a call on `cluster`: [`EcsError::ClusterNotFound`] when ECS answered
+    /// `ClusterNotFoundException` (the code every operation's own
+    /// `is_cluster_not_found_exception` reads), else [`EcsError::Call`].
     fn on_cluster<E>(
         action: &'static str,
         cluster: &str,
         resource: impl Into<String>,
-        cluster_missing: bool,
         err: SdkError<E>,
     ) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
+        let cluster_missing = err
+            .as_service_error()
+            .is_some_and(|s| s.code() == Some("ClusterNotFoundException"));
         if cluster_missing {
             EcsError::ClusterNotFound {
                 cluster: cluster.to_string(),
@@ -209,14 +211,10 @@ pub async fn describe_service(
         .send()
         .await
         .map_err(|e| {
-            let missing = e
-                .as_service_error()
-                .is_some_and(|s| s.is_cluster_not_found_exception());
             EcsError::on_cluster(
                 "DescribeServices",
                 cluster,
                 format!("{cluster}/{service}"),
-                missing,
                 e,
             )
         })?;
@@ -273,14 +271,10 @@ pub async fn update_service(
                 service: update.service.clone(),
             }
         } else {
-            let missing = e
-                .as_service_error()
-                .is_some_and(|s| s.is_cluster_not_found_exception());
             EcsError::on_cluster(
                 "UpdateService",
                 &update.cluster,
                 format!("{}/{}", update.cluster, update.service),
-                missing,
                 e,
             )
         }
@@ -376,14 +370,10 @@ pub async fn create_service(
         );
     }
     let out = req.send().await.map_err(|e| {
-        let missing = e
-            .as_service_error()
-            .is_some_and(|s| s.is_cluster_not_found_exception());
         EcsError::on_cluster(
             "CreateService",
             &new.cluster,
             format!("{}/{}", new.cluster, new.service),
-            missing,
             e,
         )
     })?;
@@ -495,12 +485,7 @@ pub async fn container_instances(
             .set_next_token(token.take())
             .send()
             .await
-            .map_err(|e| {
-                let missing = e
-                    .as_service_error()
-                    .is_some_and(|s| s.is_cluster_not_found_exception());
-                EcsError::on_cluster("ListContainerInstances", cluster, cluster, missing, e)
-            })?;
+            .map_err(|e| EcsError::on_cluster("ListContainerInstances", cluster, cluster, e))?;
         arns.extend(out.container_instance_arns().iter().cloned());
         match out.next_token() {
             Some(t) if !t.is_empty() => token = Some(t.to_string()),
