@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use ecs_core::config::{Architecture, BaseImage, ContainerConfig, ImageConfig, Include};
+use ecs_core::config::{Architecture, ContainerConfig, ImageConfig, Include};
 use ecs_core::image::{BuildRequest, BuiltImage};
 use ecs_core::registry::{Credentials, Registry, RegistryAccess};
 use ecs_e2e::{REGISTRY_PASSWORD, REGISTRY_USER, Rig, workspace_root};
@@ -330,22 +330,12 @@ impl Drop for SkopeoCache {
 
 fn request(hello: &Path) -> BuildRequest {
     let image = ImageConfig {
-        repository: "hello".into(),
-        base: BaseImage::Scratch,
-        bin: "hello".into(),
         tags: vec!["latest".into()],
-        include: Vec::new(),
-        user: "65532:65532".into(),
-        ca_certificates: true,
-        tag_mutability: "MUTABLE".into(),
+        ..ImageConfig::scratch("hello")
     };
     let container = ContainerConfig {
-        name: "hello".into(),
         port: Some(8080),
-        command: Vec::new(),
-        environment: Default::default(),
-        secrets: Default::default(),
-        health_check: None,
+        ..ContainerConfig::named("hello")
     };
     BuildRequest::new(
         hello.join("Cargo.toml"),

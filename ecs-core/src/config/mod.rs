@@ -237,6 +237,24 @@ pub struct ImageConfig {
     pub tag_mutability: String,
 }
 
+impl ImageConfig {
+    /// What `[package.metadata.ecs.image]` means when it is absent, for a package whose
+    /// repository and binary are both `name`: scratch, no tags or includes, user
+    /// 65532:65532, a CA bundle, a MUTABLE repository.
+    pub fn scratch(name: &str) -> ImageConfig {
+        ImageConfig {
+            repository: name.into(),
+            base: BaseImage::Scratch,
+            bin: name.into(),
+            tags: Vec::new(),
+            include: Vec::new(),
+            user: "65532:65532".into(),
+            ca_certificates: true,
+            tag_mutability: "MUTABLE".into(),
+        }
+    }
+}
+
 /// Container health check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HealthCheck {
@@ -267,6 +285,21 @@ pub struct ContainerConfig {
     pub secrets: BTreeMap<String, String>,
     /// Health check.
     pub health_check: Option<HealthCheck>,
+}
+
+impl ContainerConfig {
+    /// A container called `name` with nothing else set: no port, command, environment,
+    /// secrets or health check.
+    pub fn named(name: &str) -> ContainerConfig {
+        ContainerConfig {
+            name: name.into(),
+            port: None,
+            command: Vec::new(),
+            environment: BTreeMap::new(),
+            secrets: BTreeMap::new(),
+            health_check: None,
+        }
+    }
 }
 
 /// Logging.

@@ -896,23 +896,11 @@ mod tests {
 
     fn include_request(dir: &Path, include: Vec<crate::config::Include>) -> BuildRequest {
         let image = ImageConfig {
-            repository: "svc".into(),
-            base: BaseImage::Scratch,
-            bin: "svc".into(),
-            tags: Vec::new(),
             include,
-            user: "65532:65532".into(),
             ca_certificates: false,
-            tag_mutability: "MUTABLE".into(),
+            ..ImageConfig::scratch("svc")
         };
-        let container = ContainerConfig {
-            name: "svc".into(),
-            port: None,
-            command: Vec::new(),
-            environment: Default::default(),
-            secrets: Default::default(),
-            health_check: None,
-        };
+        let container = ContainerConfig::named("svc");
         BuildRequest::new(
             dir.join("Cargo.toml"),
             "0.1.0",

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::common::hello_copy;
-use ecs_core::config::{Architecture, BaseImage, ContainerConfig, ImageConfig, Include};
+use ecs_core::config::{Architecture, ContainerConfig, ImageConfig, Include};
 use ecs_core::image::{self, BuildRequest, BuiltImage, PushTarget};
 use ecs_e2e::{ECR_HOST, REGISTRY_PASSWORD, REGISTRY_USER, Rig, free_port, workspace_root};
 
@@ -25,22 +25,13 @@ fn target_dir() -> PathBuf {
 
 fn request(dir: &Path) -> BuildRequest {
     let image = ImageConfig {
-        repository: "hello".into(),
-        base: BaseImage::Scratch,
-        bin: "hello".into(),
         tags: vec!["latest".into()],
-        include: Vec::new(),
-        user: "65532:65532".into(),
-        ca_certificates: true,
-        tag_mutability: "MUTABLE".into(),
+        ..ImageConfig::scratch("hello")
     };
     let container = ContainerConfig {
-        name: "hello".into(),
         port: Some(8080),
-        command: Vec::new(),
         environment: [("RUST_LOG".to_string(), "info".to_string())].into(),
-        secrets: Default::default(),
-        health_check: None,
+        ..ContainerConfig::named("hello")
     };
     let mut req = BuildRequest::new(
         dir.join("Cargo.toml"),
