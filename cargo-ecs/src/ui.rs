@@ -341,6 +341,19 @@ fn title(step: &str) -> String {
     }
 }
 
+/// Writes data to stdout, the one place this crate does. A reader that closed the pipe early
+/// (`cargo ecs build | head -c0`) is not an error; any other failure (a full disk behind
+/// `> file`) is, so a script never takes a missing result for success.
+pub fn write_stdout(s: &str) -> miette::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(s.as_bytes()).and_then(|_| stdout.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(miette::miette!("cannot write to stdout: {e}")),
+        Ok(()) => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

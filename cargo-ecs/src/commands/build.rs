@@ -26,11 +26,10 @@ pub async fn run(args: BuildCmdArgs, ctx: &Ctx) -> miette::Result<ExitCode> {
         ctx,
     )
     .await?;
-    #[allow(clippy::print_stdout)]
     if ctx.ui.format == Format::Json {
-        println!("{}", outcome.json);
+        crate::ui::write_stdout(&format!("{}\n", outcome.json))?;
     } else {
-        println!("{}", outcome.reference);
+        crate::ui::write_stdout(&format!("{}\n", outcome.reference))?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -306,7 +306,7 @@ fn print_plan(
 ) -> miette::Result<()> {
     if ctx.ui.format == Format::Json {
         let v = json!({ "dryRun": true, "image": reference, "plan": the_plan });
-        return write_stdout(&format!("{v}\n"));
+        return crate::ui::write_stdout(&format!("{v}\n"));
     }
     let mut out = String::new();
     out.push_str(&format!("image: {reference}\n"));
@@ -371,18 +371,7 @@ fn print_plan(
         out.push('\n');
         out.push_str(&the_plan.task_definition_diff);
     }
-    write_stdout(&out)
-}
-
-/// Writes to stdout; a closed pipe is not an error.
-pub(crate) fn write_stdout(s: &str) -> miette::Result<()> {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(s.as_bytes()).and_then(|_| stdout.flush()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(miette::miette!("cannot write to stdout: {e}")),
-        Ok(()) => Ok(()),
-    }
+    crate::ui::write_stdout(&out)
 }
 
 /// Prints `summary` with `--format json`, else the one `line`, to stdout.
@@ -392,9 +381,9 @@ pub(crate) fn print_summary(
     line: &str,
 ) -> miette::Result<()> {
     if ctx.ui.format == Format::Json {
-        write_stdout(&format!("{summary}\n"))
+        crate::ui::write_stdout(&format!("{summary}\n"))
     } else {
-        write_stdout(&format!("{line}\n"))
+        crate::ui::write_stdout(&format!("{line}\n"))
     }
 }
 

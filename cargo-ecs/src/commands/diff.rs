@@ -9,9 +9,10 @@ use ecs_core::deploy::plan::unified_diff;
 use ecs_core::deploy::wait::short_task_definition;
 use serde_json::{Value, json};
 
-use super::deploy::{ecs_client, write_stdout};
+use super::deploy::ecs_client;
 use crate::cli::{DiffArgs, Format};
 use crate::context::Ctx;
+use crate::ui::write_stdout;
 
 /// Runs `cargo ecs diff`.
 pub async fn run(args: DiffArgs, ctx: &Ctx) -> miette::Result<ExitCode> {

@@ -254,7 +254,7 @@ async fn github(
                 ExitCode::SUCCESS
             }
             Some(diff) => {
-                print!("{diff}");
+                crate::ui::write_stdout(&diff)?;
                 ctx.ui.warn(format!(
                     "{shown} differs from the template; run `cargo ecs init --github` to rewrite it"
                 ));

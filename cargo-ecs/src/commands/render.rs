@@ -2,7 +2,6 @@
 //! register (pretty, to stdout), with `--image REF` or a placeholder image. The awslogs
 //! region is the configured AWS region (no silent default).
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use crate::cli::RenderArgs;
@@ -35,11 +34,6 @@ pub async fn run(args: RenderArgs, ctx: &Ctx) -> miette::Result<ExitCode> {
         ecs_core::taskdef::render(&loaded.config, image, &region).map_err(miette::Report::new)?;
     let text = serde_json::to_string_pretty(&rendered)
         .map_err(|e| miette::miette!("cannot print the task definition: {e}"))?;
-    let mut stdout = std::io::stdout().lock();
-    match writeln!(stdout, "{text}") {
-        // `cargo ecs render | head` closes the pipe early: that is not an error.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
-        Err(e) => Err(miette::miette!("cannot write to stdout: {e}")),
-        Ok(()) => Ok(ExitCode::SUCCESS),
-    }
+    crate::ui::write_stdout(&format!("{text}\n"))?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -38,6 +38,17 @@ struct Settings {
 }
 
 /// Runs `cargo ecs setup`.
+/// `writeln!` into a `String`, which cannot fail.
+macro_rules! outln {
+    ($out:expr) => {
+        $out.push('\n')
+    };
+    ($out:expr, $($arg:tt)*) => {{
+        use std::fmt::Write as _;
+        let _ = writeln!($out, $($arg)*);
+    }};
+}
+
 pub async fn run(args: SetupArgs, ctx: &Ctx) -> miette::Result<ExitCode> {
     let ssh = match &args.ssh_cidr {
         Some(text) => Some(parse_ssh_cidr(text, args.allow_ssh_from_anywhere)?),
@@ -170,27 +181,34 @@ pub async fn run(args: SetupArgs, ctx: &Ctx) -> miette::Result<ExitCode> {
                 "execution_role_managed_policy": EXECUTION_ROLE_MANAGED_POLICY,
             },
         });
-        println!("{}", serde_json::to_string_pretty(&doc).into_diagnostic()?);
+        let doc = serde_json::to_string_pretty(&doc).into_diagnostic()?;
+        crate::ui::write_stdout(&format!("{doc}\n"))?;
         return Ok(ExitCode::SUCCESS);
     }
 
-    print_human(ctx, &outcome, &settings, manifest.as_ref());
-    println!();
-    println!(
+    let mut out = String::new();
+    print_human(&mut out, ctx, &outcome, &settings, manifest.as_ref())?;
+    outln!(out);
+    outln!(
+        out,
         "# IAM policy for the identity that runs `cargo ecs` (attach to the user or CI role):"
     );
-    println!(
+    outln!(
+        out,
         "{}",
         serde_json::to_string_pretty(&policy).into_diagnostic()?
     );
-    println!();
-    println!(
+    outln!(out);
+    outln!(
+        out,
         "# Trust policy of the task execution role (then attach {EXECUTION_ROLE_MANAGED_POLICY}):"
     );
-    println!(
+    outln!(
+        out,
         "{}",
         serde_json::to_string_pretty(&trust).into_diagnostic()?
     );
+    crate::ui::write_stdout(&out)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -225,21 +243,25 @@ fn partition_of(region: &str) -> &'static str {
     }
 }
 
+/// The human report, into `out`; what is there before the closing status line is written
+/// first, so stdout and stderr keep their order on a terminal.
 fn print_human(
+    out: &mut String,
     ctx: &Ctx,
     o: &SetupOutcome,
     settings: &Settings,
     manifest: Option<&(String, Vec<String>)>,
-) {
-    let row = |what: &str, name: &str, status: &str, extra: &str| {
+) -> miette::Result<()> {
+    fn row(out: &mut String, what: &str, name: &str, status: &str, extra: &str) {
         let extra = if extra.is_empty() {
             String::new()
         } else {
             format!("  {extra}")
         };
-        println!("{what:<15} {name:<28} {status}{extra}");
-    };
+        outln!(out, "{what:<15} {name:<28} {status}{extra}");
+    }
     row(
+        out,
         "cluster",
         &o.cluster.name,
         o.cluster.status.as_str(),
@@ -251,14 +273,27 @@ fn print_human(
         .collect::<Vec<_>>()
         .join(", ");
     row(
+        out,
         "repository",
         &o.repository.name,
         o.repository.status.as_str(),
         &repo_extra,
     );
     match &o.log_group {
-        Some(g) => row("log group", &g.name, g.status.as_str(), &g.notes.join(", ")),
-        None => row("log group", "-", "skipped", "the log driver is not awslogs"),
+        Some(g) => row(
+            out,
+            "log group",
+            &g.name,
+            g.status.as_str(),
+            &g.notes.join(", "),
+        ),
+        None => row(
+            out,
+            "log group",
+            "-",
+            "skipped",
+            "the log driver is not awslogs",
+        ),
     }
     let from = if o.network.subnets_from == "config" {
         "subnets from network.subnets"
@@ -266,6 +301,7 @@ fn print_human(
         "the default VPC's subnets"
     };
     row(
+        out,
         "network",
         &o.network.vpc,
         "found",
@@ -273,41 +309,46 @@ fn print_human(
     );
     let sg = &o.security_group;
     row(
+        out,
         "security group",
         &format!("{} ({})", sg.name, sg.id),
         sg.status.as_str(),
         "",
     );
     for r in &sg.added {
-        println!("{:<15} + added   {r}", "");
+        outln!(out, "{:<15} + added   {r}", "");
     }
     for r in &sg.removed {
-        println!("{:<15} - removed {r}", "");
+        outln!(out, "{:<15} - removed {r}", "");
     }
     if sg.added.is_empty() && sg.removed.is_empty() {
         let rules: Vec<String> = sg.rules.iter().map(|r| r.to_string()).collect();
-        println!("{:<15}   rules as wanted: {}", "", rules.join("; "));
+        outln!(out, "{:<15}   rules as wanted: {}", "", rules.join("; "));
     }
     match &o.key_pair {
         KeyPairOutcome::NotNeeded => row(
+            out,
             "key pair",
             "-",
             "not needed",
             "Fargate tasks run on no instance you log in to",
         ),
         KeyPairOutcome::NotRequested => row(
+            out,
             "key pair",
             "-",
             "not requested",
             "pass `--key-pair NAME` to create one for SSH into the container instances",
         ),
         KeyPairOutcome::Found { name, .. } => row(
+            out,
             "key pair",
             name,
             "found",
             "its private key is not retrievable again; no file written",
         ),
         KeyPairOutcome::Created { name, path, .. } => row(
+            out,
             "key pair",
             name,
             "created",
@@ -316,21 +357,29 @@ fn print_human(
     }
     match &settings.execution_role {
         Some(arn) => row(
+            out,
             "execution role",
             arn,
             "not checked",
             "cargo-ecs has no IAM client; check with `aws iam get-role`",
         ),
         None => row(
+            out,
             "execution role",
             "-",
             "not configured",
             "Fargate with awslogs needs one: set `execution-role` (trust policy below)",
         ),
     }
-    println!();
+    outln!(out);
     if o.changed_nothing() {
-        println!("Nothing was created or changed: everything already exists.");
+        outln!(
+            out,
+            "Nothing was created or changed: everything already exists."
+        );
+    }
+    crate::ui::write_stdout(&std::mem::take(out))?;
+    if o.changed_nothing() {
         ctx.ui
             .status("Finished", "nothing to do (all resources found)");
     } else {
@@ -338,25 +387,27 @@ fn print_human(
     }
     match manifest {
         Some((path, changes)) if changes.is_empty() => {
-            println!("{path} already names these subnets and this security group.");
+            outln!(
+                out,
+                "{path} already names these subnets and this security group."
+            );
         }
         Some((path, changes)) => {
-            println!("Wrote to {path}: {}", changes.join("; "));
+            outln!(out, "Wrote to {path}: {}", changes.join("; "));
         }
         None => {
             let configured =
                 settings.security_groups.contains(&sg.id) && !settings.subnets.is_empty();
             if !configured {
-                println!();
-                println!(
+                outln!(out);
+                outln!(
+                    out,
                     "# Add to {} (or rerun with --write):",
                     settings.manifest_path.display()
                 );
-                print!(
-                    "{}",
-                    network_lines(&o.network.subnets, &o.security_group.id)
-                );
+                out.push_str(&network_lines(&o.network.subnets, &o.security_group.id));
             }
         }
     }
+    Ok(())
 }

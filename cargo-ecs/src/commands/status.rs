@@ -9,10 +9,11 @@ use serde_json::json;
 
 use super::deploy::{
     EXIT_INTERRUPTED, LiveService, decision_text, deployment_json, follow_target, live_service,
-    parse_duration, print_summary, write_stdout,
+    parse_duration, print_summary,
 };
 use crate::cli::{Format, StatusArgs};
 use crate::context::Ctx;
+use crate::ui::write_stdout;
 
 /// Runs `cargo ecs status`.
 pub async fn run(args: StatusArgs, ctx: &Ctx) -> miette::Result<ExitCode> {

@@ -1125,3 +1125,40 @@ fn included_trees_land_in_the_image_with_links_as_links() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("over the binary /app/hello"), "{stderr}");
 }
+
+#[test]
+fn a_closed_pipe_is_quiet_and_a_full_disk_is_an_error() {
+    let app = hello_copy();
+    let cli = || {
+        let mut cmd = Command::new(ecs_e2e::cargo_ecs_bin());
+        cmd.args(["ecs", "-q", "build", "--manifest-path"])
+            .arg(app.path().join("Cargo.toml"))
+            .env("CARGO_TARGET_DIR", target_dir())
+            .env("RUST_BACKTRACE", "1");
+        cmd
+    };
+    // `cargo ecs build | head -c0`: the reader is gone before the digest is written.
+    let mut child = cli()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    // `> /dev/full`: the digest is lost, so the build is not a success.
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = cli().stdout(full).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("cannot write to stdout") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+}
