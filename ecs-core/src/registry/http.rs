@@ -68,6 +68,28 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
+/// `text` (a registry's error body, shown to the user) with every form of our secrets
+/// replaced: a misbehaving registry or proxy may echo the request's headers back.
+fn redact(text: &str, credentials: Option<&Credentials>, bearer: Option<&HeaderValue>) -> String {
+    let mut secrets: Vec<String> = Vec::new();
+    if let Some(c) = credentials {
+        if let Ok(v) = c.basic().to_str() {
+            secrets.push(v.trim_start_matches("Basic ").to_string());
+        }
+        secrets.push(c.password.clone());
+    }
+    if let Some(v) = bearer.and_then(|v| v.to_str().ok()) {
+        secrets.push(v.trim_start_matches("Bearer ").to_string());
+    }
+    let mut out = text.to_string();
+    // Longest first, so a secret inside another is not left half-replaced.
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    for secret in secrets.iter().filter(|s| s.len() >= 4) {
+        out = out.replace(secret.as_str(), "<redacted>");
+    }
+    out
+}
+
 /// How to reach one registry host.
 #[derive(Debug, Clone, Default)]
 pub struct RegistryAccess {
@@ -451,14 +473,23 @@ impl Registry {
         }
     }
 
-    async fn unexpected(method: &Method, url: &Url, resp: reqwest::Response) -> RegistryError {
+    async fn unexpected(
+        &self,
+        method: &Method,
+        url: &Url,
+        resp: reqwest::Response,
+    ) -> RegistryError {
         let status = resp.status().as_u16();
         let body = resp.text().await.unwrap_or_default();
+        let bearer = self.bearer.lock().await.clone();
         RegistryError::Status {
             method: method.to_string(),
             path: url.path().to_string(),
             status,
-            body: body.chars().take(400).collect(),
+            body: redact(&body, self.credentials.as_ref(), bearer.as_ref())
+                .chars()
+                .take(400)
+                .collect(),
         }
     }
 
@@ -487,7 +518,7 @@ impl Registry {
         match resp.status() {
             s if s.is_success() => Ok(true),
             StatusCode::NOT_FOUND => Ok(false),
-            _ => Err(Self::unexpected(&Method::HEAD, &url, resp).await),
+            _ => Err(self.unexpected(&Method::HEAD, &url, resp).await),
         }
     }
 
@@ -553,7 +584,7 @@ impl Registry {
             Attempt::Retry(why) => return Ok(Attempt::Retry(why)),
         };
         if resp.status() != StatusCode::ACCEPTED {
-            return Err(Self::unexpected(&Method::POST, &start, resp).await);
+            return Err(self.unexpected(&Method::POST, &start, resp).await);
         }
         let Some(mut loc) = location(&start, &resp) else {
             return Err(RegistryError::Status {
@@ -586,7 +617,7 @@ impl Registry {
                     Attempt::Retry(why) => return Ok(Attempt::Retry(why)),
                 };
                 if resp.status() != StatusCode::ACCEPTED {
-                    return Err(Self::unexpected(&Method::PATCH, &loc, resp).await);
+                    return Err(self.unexpected(&Method::PATCH, &loc, resp).await);
                 }
                 if let Some(next) = location(&loc, &resp) {
                     loc = next;
@@ -614,7 +645,7 @@ impl Registry {
             Attempt::Retry(why) => return Ok(Attempt::Retry(why)),
         };
         if resp.status() != StatusCode::CREATED {
-            return Err(Self::unexpected(&Method::PUT, &loc, resp).await);
+            return Err(self.unexpected(&Method::PUT, &loc, resp).await);
         }
         if monolithic {
             progress(len as u64);
@@ -641,7 +672,7 @@ impl Registry {
                 .and_then(|v| v.to_str().ok())
                 .map(|d| Digest(d.to_string()))),
             StatusCode::NOT_FOUND => Ok(None),
-            _ => Err(Self::unexpected(&Method::HEAD, &url, resp).await),
+            _ => Err(self.unexpected(&Method::HEAD, &url, resp).await),
         }
     }
 
@@ -663,7 +694,7 @@ impl Registry {
         if resp.status().is_success() {
             return Ok(());
         }
-        Err(Self::unexpected(&Method::PUT, &url, resp).await)
+        Err(self.unexpected(&Method::PUT, &url, resp).await)
     }
 
     /// GET a manifest: its media type and bytes.
@@ -682,7 +713,7 @@ impl Registry {
             )
             .await?;
         if !resp.status().is_success() {
-            return Err(Self::unexpected(&Method::GET, &url, resp).await);
+            return Err(self.unexpected(&Method::GET, &url, resp).await);
         }
         let media = resp
             .headers()
@@ -715,7 +746,7 @@ impl Registry {
                 Attempt::Retry(w) => return Ok(Attempt::Retry(w)),
             };
             if !resp.status().is_success() {
-                return Err(Self::unexpected(&Method::GET, &url, resp).await);
+                return Err(self.unexpected(&Method::GET, &url, resp).await);
             }
             let bytes = match resp.bytes().await {
                 Ok(b) => b,
@@ -914,6 +945,27 @@ pub fn human_bytes(n: u64) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn error_bodies_never_show_our_secrets() {
+        let creds = Credentials::new("AWS", "s3cr3t-password-value");
+        let basic = creds.basic().to_str().unwrap().to_string();
+        let bearer = HeaderValue::from_static("Bearer tok-abcdef-123");
+        let echoed = format!(
+            "bad request; headers: {{'authorization': '{basic}'}} pw=s3cr3t-password-value \
+             then Bearer tok-abcdef-123"
+        );
+        let shown = redact(&echoed, Some(&creds), Some(&bearer));
+        assert!(
+            !shown.contains(basic.trim_start_matches("Basic ")),
+            "{shown}"
+        );
+        assert!(!shown.contains("s3cr3t-password-value"), "{shown}");
+        assert!(!shown.contains("tok-abcdef-123"), "{shown}");
+        assert_eq!(shown.matches("<redacted>").count(), 3, "{shown}");
+        assert_eq!(redact("plain", Some(&creds), None), "plain");
+    }
+
     use super::*;
 
     #[test]
