@@ -90,6 +90,17 @@ pub async fn build_and_push(
     push: bool,
     ctx: &Ctx,
 ) -> miette::Result<BuildOutcome> {
+    if let Some(dir) = oci_layout {
+        // Before compiling: a directory we must not write into is found out now.
+        layout::check(dir)
+            .wrap_err_with(|| format!("cannot write the OCI layout {}", dir.display()))?;
+        if dir.to_string_lossy().contains(':') {
+            ctx.ui.warn(format!(
+                "{} contains `:`: skopeo's `oci:DIR:TAG` cannot name it (umoci and the layout itself are fine)",
+                dir.display()
+            ));
+        }
+    }
     let image = build_image(config, build, ctx).await?;
     for note in &image.notes {
         ctx.ui.status("Note", note);

@@ -1025,6 +1025,66 @@ fn an_oci_layout_build_prints_a_reference_skopeo_reads() {
         serde_json::from_str(&std::fs::read_to_string(layout.join("index.json")).unwrap()).unwrap();
     assert_eq!(inspect["Digest"], index["manifests"][0]["digest"]);
     assert_eq!(inspect["Architecture"], "amd64");
+
+    // A second image into the same layout adds its tag and keeps `latest`.
+    let out = cli_without_rig(
+        app.path(),
+        &[
+            "build",
+            "--set",
+            r#"image.tags=["v2"]"#,
+            "--set",
+            "image.ca-certificates=false",
+            "--oci-layout",
+            &layout_arg,
+        ],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let index: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(layout.join("index.json")).unwrap()).unwrap();
+    let names: Vec<&str> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            m["annotations"]["org.opencontainers.image.ref.name"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(names, ["latest", "v2"]);
+    for tag in ["latest", "v2"] {
+        let reference = format!("oci:{}:{tag}", layout.display());
+        run(Command::new("skopeo").args(["inspect", &reference]));
+    }
+    assert_ne!(
+        index["manifests"][0]["digest"],
+        index["manifests"][1]["digest"]
+    );
+
+    // A directory with other files in it is refused before anything is built, and kept.
+    let other = work.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    std::fs::write(other.join("important.txt"), "keep me").unwrap();
+    let other_arg = other.display().to_string();
+    let out = cli_without_rig(app.path(), &["build", "--oci-layout", &other_arg], None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("is not an OCI image layout"), "{stderr}");
+    assert!(
+        !stderr.contains("Finished"),
+        "refused before cargo runs: {stderr}"
+    );
+    assert_eq!(
+        std::fs::read_dir(&other).unwrap().count(),
+        1,
+        "nothing written into it"
+    );
 }
 
 #[test]
