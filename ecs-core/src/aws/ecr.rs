@@ -16,16 +16,14 @@ use crate::registry::Credentials;
 pub enum EcrError {
     /// GetAuthorizationToken failed.
     #[error("cannot get an ECR authorization token")]
-    #[diagnostic(
-        code(cargo_ecs::ecr::auth),
-        help(
-            "the caller needs the IAM action ecr:GetAuthorizationToken; check credentials and region"
-        )
-    )]
+    #[diagnostic(code(cargo_ecs::ecr::auth))]
     Auth {
-        /// SDK error.
+        /// What went wrong.
         #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
+        source: CallFailure,
+        /// What to check, by the kind of failure.
+        #[help]
+        help: String,
     },
     /// The token was not `user:password` base64.
     #[error("ECR returned an authorization token that is not base64 `user:password`")]
@@ -33,20 +31,18 @@ pub enum EcrError {
     BadToken,
     /// Describe/Create repository failed.
     #[error("cannot {action} ECR repository `{repository}`")]
-    #[diagnostic(
-        code(cargo_ecs::ecr::repository),
-        help(
-            "the caller needs ecr:DescribeRepositories and ecr:CreateRepository (or run `cargo ecs setup`)"
-        )
-    )]
+    #[diagnostic(code(cargo_ecs::ecr::repository))]
     Repository {
         /// describe / create.
         action: &'static str,
         /// The name.
         repository: String,
-        /// SDK error.
+        /// What went wrong.
         #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
+        source: CallFailure,
+        /// What to check, by the kind of failure.
+        #[help]
+        help: String,
     },
     /// Invalid tag mutability value.
     #[error("invalid `image.tag-mutability` value `{value}`")]
@@ -58,6 +54,25 @@ pub enum EcrError {
         /// The value.
         value: String,
     },
+}
+
+/// What to check after `failure`: the network and endpoint when no AWS answer came back,
+/// the IAM actions when AWS refused, credentials and region otherwise.
+fn help_for(failure: &CallFailure, actions: &str) -> String {
+    let refused = failure.code.as_deref().is_some_and(|c| {
+        c.contains("AccessDenied")
+            || c.contains("Unauthorized")
+            || c == "UnrecognizedClientException"
+    });
+    if failure.transport {
+        "no answer from ECR: check the network, the region and any endpoint override \
+         (--endpoint-url, AWS_ENDPOINT_URL)"
+            .into()
+    } else if refused {
+        format!("the caller needs the IAM action(s) {actions}; check the credentials in use")
+    } else {
+        format!("check the credentials and region; the caller needs {actions}")
+    }
 }
 
 /// Registry host and credentials for this account and region.
@@ -72,13 +87,11 @@ pub struct EcrAuth {
 /// Calls `GetAuthorizationToken`.
 pub async fn authorize(sdk: &SdkConfig) -> Result<EcrAuth, EcrError> {
     let client = aws_sdk_ecr::Client::new(sdk);
-    let out = client
-        .get_authorization_token()
-        .send()
-        .await
-        .map_err(|e| EcrError::Auth {
-            source: Box::new(describe(Service::Ecr, &e)),
-        })?;
+    let out = client.get_authorization_token().send().await.map_err(|e| {
+        let source = describe(Service::Ecr, &e);
+        let help = help_for(&source, "ecr:GetAuthorizationToken");
+        EcrError::Auth { source, help }
+    })?;
     let data = out.authorization_data().first().ok_or(EcrError::BadToken)?;
     let token = data.authorization_token().ok_or(EcrError::BadToken)?;
     let decoded = base64::engine::general_purpose::STANDARD
@@ -137,7 +150,11 @@ pub async fn ensure_repository(
     let boxed = |action: &'static str, e: CallFailure| EcrError::Repository {
         action,
         repository: name.to_string(),
-        source: Box::new(e),
+        help: help_for(
+            &e,
+            "ecr:DescribeRepositories and ecr:CreateRepository (or run `cargo ecs setup`)",
+        ),
+        source: e,
     };
     match client
         .describe_repositories()

@@ -281,3 +281,29 @@ fn aws_connection_errors_are_short_and_name_the_endpoint() {
     let stderr = status(None, &["--endpoint-url", "ftp://x"]);
     assert_short(&stderr, 2, &["--endpoint-url", "`ftp://x`", "http://"]);
 }
+
+#[test]
+fn an_unreachable_ecr_is_a_network_problem_not_an_iam_one() {
+    let dir = hello_copy();
+    let refused = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let mut cmd = cargo_ecs(dir.path());
+    cmd.env("AWS_REGION", "us-east-1")
+        .env("AWS_ENDPOINT_URL", &refused)
+        .env(
+            "CARGO_TARGET_DIR",
+            ecs_e2e::workspace_root().join("target/ecs-e2e-build"),
+        );
+    let (code, _, stderr) = run(cmd.args(["build", "--push"]));
+    assert_eq!(code, 1, "{stderr}");
+    let flat: String = stderr.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains("cannot get an ECR authorization token"),
+        "{stderr}"
+    );
+    assert!(flat.contains("connection refused"), "{stderr}");
+    assert!(flat.contains("no answer from ECR"), "{stderr}");
+    assert!(!flat.contains("IAM"), "{stderr}");
+}
