@@ -435,6 +435,11 @@ impl Registry {
                 Attempt::Retry(why) => last = why,
             }
         }
+        // `what` is often the request itself: say it once.
+        let last = match last.strip_prefix(what) {
+            Some(rest) => rest.trim_start_matches(": ").to_string(),
+            None => last,
+        };
         Err(RegistryError::GaveUp {
             host: self.host.clone(),
             what: what.to_string(),
@@ -450,10 +455,11 @@ impl Registry {
         r: Result<reqwest::Response, reqwest::Error>,
     ) -> Result<Attempt<reqwest::Response>, RegistryError> {
         match r {
+            // The URL is left out of the cause: the path is already in front of it.
             Err(e) => Ok(Attempt::Retry(format!(
                 "{method} {}: {}",
                 url.path(),
-                error_chain(&e)
+                error_chain(&e.without_url())
             ))),
             Ok(resp) if resp.status().is_server_error() || resp.status().as_u16() == 429 => {
                 Ok(Attempt::Retry(format!(

@@ -1108,6 +1108,8 @@ fn an_unreachable_base_registry_is_named_with_the_cause() {
     assert!(flat.contains(&squash(&wanted)), "{stderr}");
     assert!(flat.contains("Connectionrefused"), "{stderr}");
     assert!(!flat.contains("answered0"), "{stderr}");
+    // The request is named once, not again in each cause.
+    assert_eq!(flat.matches("/v2/base/manifests/1").count(), 1, "{stderr}");
 }
 
 #[test]
