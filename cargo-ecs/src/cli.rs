@@ -67,11 +67,18 @@ pub struct GlobalArgs {
         long,
         global = true,
         value_name = "REGION",
+        value_parser = region_name,
         help_heading = "AWS Options"
     )]
     pub region: Option<String>,
     /// Send every AWS API call to this URL (emulators, tests); AWS_ENDPOINT_URL also works
-    #[arg(long, global = true, value_name = "URL", help_heading = "AWS Options")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        value_parser = aws_endpoint,
+        help_heading = "AWS Options"
+    )]
     pub endpoint_url: Option<String>,
     /// Send registry traffic for the ECR host to this URL (plain http only for loopback)
     #[arg(
@@ -79,6 +86,7 @@ pub struct GlobalArgs {
         global = true,
         value_name = "URL",
         env = "CARGO_ECS_REGISTRY_ENDPOINT",
+        value_parser = registry_endpoint,
         help_heading = "AWS Options"
     )]
     pub registry_endpoint: Option<String>,
@@ -389,6 +397,39 @@ fn set_arg(s: &str) -> Result<String, String> {
 /// `rollback` accept): checked here so a bad one is a usage error.
 fn duration_arg(s: &str) -> Result<String, String> {
     duration_secs(s).map(|_| s.to_string())
+}
+
+/// `--region`: checked when parsed, so a bad one is a usage error before anything is built.
+/// AWS region names are lowercase letters, digits and dashes (`us-east-1`, `eu-west-3`).
+fn region_name(s: &str) -> Result<String, String> {
+    let ok = !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-');
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(
+            "expected a region name such as us-east-1 (lowercase letters, digits and dashes)"
+                .into(),
+        )
+    }
+}
+
+/// `--endpoint-url`: an http(s) URL with a host.
+fn aws_endpoint(s: &str) -> Result<String, String> {
+    ecs_core::aws::error::check_endpoint_url("--endpoint-url", s)
+        .map(|()| s.to_string())
+        .map_err(|e| format!("{}; write it like http://127.0.0.1:5000", e.reason))
+}
+
+/// `--registry-endpoint` / `CARGO_ECS_REGISTRY_ENDPOINT`: https, or plain http on loopback.
+fn registry_endpoint(s: &str) -> Result<String, String> {
+    ecs_core::registry::http::endpoint_url("registry", Some(s))
+        .map(|_| s.to_string())
+        .map_err(|e| e.to_string())
 }
 
 /// The seconds in a duration (`90s`, `15m`, `2h`, `1h30m`, `1d` or plain seconds).

@@ -101,6 +101,10 @@ pub async fn build_and_push(
             ));
         }
     }
+    if push {
+        // Credentials, region and endpoints are checked before the compiler runs.
+        ctx.sdk().await?;
+    }
     let image = build_image(config, build, ctx).await?;
     for note in &image.notes {
         ctx.ui.status("Note", note);

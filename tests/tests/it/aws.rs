@@ -278,8 +278,18 @@ fn aws_connection_errors_are_short_and_name_the_endpoint() {
     // Endpoints that cannot work are refused before any call, naming the flag or variable.
     let stderr = status(Some("notaurl"), &[]);
     assert_short(&stderr, 2, &["AWS_ENDPOINT_URL", "`notaurl`", "http://"]);
-    let stderr = status(None, &["--endpoint-url", "ftp://x"]);
-    assert_short(&stderr, 2, &["--endpoint-url", "`ftp://x`", "http://"]);
+    // A flag that cannot work is a usage error (exit 2), even where no AWS call is made.
+    for args in [
+        &["status", "--endpoint-url", "ftp://x"][..],
+        &["render", "--endpoint-url", "ftp://x"],
+    ] {
+        let (code, _, stderr) = run(cargo_ecs(dir.path()).args(args));
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert_short(&stderr, 3, &["--endpoint-url", "'ftp://x'", "http://"]);
+    }
+    let (code, _, stderr) = run(cargo_ecs(dir.path()).args(["render", "--region", ""]));
+    assert_eq!(code, 2, "{stderr}");
+    assert_short(&stderr, 3, &["--region", "us-east-1"]);
 }
 
 #[test]
