@@ -54,6 +54,7 @@ pub fn cargo_options(build: &BuildArgs) -> CargoOptions {
         bin: build.bin.clone(),
         prebuilt: None,
         quiet: false,
+        color: None,
     }
 }
 
@@ -67,6 +68,11 @@ pub async fn build_request(
     let mut req = BuildRequest::from_config(config);
     req.cargo = cargo_options(build);
     req.cargo.quiet = ctx.global.quiet;
+    req.cargo.color = match ctx.global.color {
+        crate::cli::ColorChoice::Always => Some("always".into()),
+        crate::cli::ColorChoice::Never => Some("never".into()),
+        crate::cli::ColorChoice::Auto => None,
+    };
     if let Some(host) = image::ecr_base_host(&config.image.base) {
         let access = image::ecr_base_access(
             ctx.sdk().await?,

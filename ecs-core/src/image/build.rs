@@ -31,6 +31,8 @@ pub struct CargoOptions {
     pub prebuilt: Option<PathBuf>,
     /// `--quiet` for cargo (cargo ecs's own `-q`): only cargo's warnings and errors.
     pub quiet: bool,
+    /// `--color` for cargo (`always` / `never`); `None` lets cargo decide, as it does alone.
+    pub color: Option<String>,
 }
 
 /// What to build.
@@ -115,6 +117,9 @@ pub fn cargo_build(b: &CargoBuild<'_>) -> Result<PathBuf, ImageError> {
     }
     if b.options.all_features {
         cmd.arg("--all-features");
+    }
+    if let Some(color) = &b.options.color {
+        cmd.args(["--color", color]);
     }
     if b.options.quiet {
         cmd.arg("--quiet");

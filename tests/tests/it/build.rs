@@ -1127,6 +1127,23 @@ fn quiet_build_prints_only_the_digest() {
         stdout.trim().starts_with("sha256:") && stdout.trim().len() == 71,
         "{stdout}"
     );
+
+    // -q and -v contradict each other: a usage error, as in cargo.
+    let out = cli_without_rig(app.path(), &["-q", "-v", "build"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"));
+
+    // --color reaches cargo: its own lines are coloured on a pipe when asked.
+    let out = cli_without_rig(app.path(), &["--color", "always", "build"], None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let finished = stderr
+        .lines()
+        .find(|l| l.contains("Finished"))
+        .unwrap_or_default();
+    assert!(finished.contains("\u{1b}["), "{stderr:?}");
+    let out = cli_without_rig(app.path(), &["--color", "never", "build"], None);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains('\u{1b}'));
 }
 
 #[test]
