@@ -12,8 +12,8 @@
 //! `CARGO_ECS_*` mapping: a key path's variable is `CARGO_ECS_` + the path upper-cased with
 //! `.` and `-` turned into `_` (`cpu` → `CARGO_ECS_CPU`, `logs.driver` →
 //! `CARGO_ECS_LOGS_DRIVER`, `image.ca-certificates` → `CARGO_ECS_IMAGE_CA_CERTIFICATES`).
-//! Lists and tables take a TOML value (`CARGO_ECS_IMAGE_TAGS='["a", "b"]'`). `CARGO_ECS_ENV`
-//! and `CARGO_ECS_REGISTRY_ENDPOINT` are command-line options, not keys.
+//! Lists and tables take a TOML value (`CARGO_ECS_IMAGE_TAGS='["a", "b"]'`). The variables in
+//! [`RESERVED_VARS`] (`CARGO_ECS_ENV`, `CARGO_ECS_CACHE_DIR`…) are not keys.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -26,8 +26,19 @@ use super::validate::{self, TOP_KEYS, Ty};
 use crate::error::{ConfigError, ConfigErrors, ConfigWarning, Origin, Problem};
 use crate::workspace::Workspace;
 
-/// Variables that look like keys but are command-line options.
-pub const RESERVED_VARS: &[&str] = &["CARGO_ECS_ENV", "CARGO_ECS_REGISTRY_ENDPOINT"];
+/// `CARGO_ECS_*` variables that are not keys, so they are neither layered nor warned about:
+/// the command-line options `--env` and `--registry-endpoint`; the base image cache
+/// (`CARGO_ECS_CACHE_DIR`, docs/image.md); the development rig's state directory
+/// (`CARGO_ECS_RIG_DIR`, README); and the version and download URL the generated GitHub
+/// workflow installs cargo-ecs with (`CARGO_ECS_VERSION`, `CARGO_ECS_RELEASES`).
+pub const RESERVED_VARS: &[&str] = &[
+    "CARGO_ECS_ENV",
+    "CARGO_ECS_REGISTRY_ENDPOINT",
+    "CARGO_ECS_CACHE_DIR",
+    "CARGO_ECS_RIG_DIR",
+    "CARGO_ECS_VERSION",
+    "CARGO_ECS_RELEASES",
+];
 
 /// Everything besides the manifests that decides the configuration.
 #[derive(Debug, Clone, Default)]
@@ -1056,6 +1067,10 @@ mod tests {
                     "CARGO_ECS_REGISTRY_ENDPOINT".into(),
                     "http://127.0.0.1:1".into(),
                 ),
+                ("CARGO_ECS_CACHE_DIR".into(), "/tmp/cache".into()),
+                ("CARGO_ECS_RIG_DIR".into(), "/tmp/rig".into()),
+                ("CARGO_ECS_VERSION".into(), "0.1.0".into()),
+                ("CARGO_ECS_RELEASES".into(), "https://example.com".into()),
                 ("CARGO_ECS_CLUSTR".into(), "typo".into()),
             ],
             ..Default::default()
