@@ -1137,13 +1137,21 @@ fn image_config(v: &mut V<'_>, ws: &Workspace) -> ImageConfig {
     };
     let tags = v.list(&["image", "tags"]);
     for (i, tag) in tags.iter().enumerate() {
+        let index = i.to_string();
         if !is_tag(tag) {
-            let i = i.to_string();
             v.invalid(
-                &["image", "tags", &i],
+                &["image", "tags", &index],
                 format!("{tag:?}"),
                 "not a valid image tag",
                 "use letters, digits, _ . - (at most 128, not starting with . or -)",
+            );
+        } else if let Some(first) = tags[..i].iter().position(|t| t == tag) {
+            // The layout's index.json and the registry would get the same tag twice.
+            v.invalid(
+                &["image", "tags", &index],
+                format!("{tag:?}"),
+                format!("the tag {tag:?} is already image.tags.{first}"),
+                "list each tag once",
             );
         }
     }
@@ -2035,6 +2043,26 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_repeated_tag_is_named_at_its_second_place() {
+        let e = errs(&format!(
+            "[package.metadata.ecs]\n{ROLE}image.tags = [\"a\", \"b\", \"a\", \"b\", \"c\"]\n"
+        ));
+        let keys: Vec<&str> = e.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "package.metadata.ecs.image.tags.2",
+                "package.metadata.ecs.image.tags.3"
+            ],
+            "{e:?}"
+        );
+        assert_eq!(
+            e[0].1,
+            "invalid value \"a\" for `package.metadata.ecs.image.tags.2`: the tag \"a\" is already image.tags.0"
+        );
     }
 
     #[test]
