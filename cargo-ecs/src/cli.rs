@@ -128,7 +128,7 @@ pub enum Format {
 /// Options that pass through to `cargo build`.
 #[derive(Debug, Clone, Default, Args)]
 pub struct BuildArgs {
-    /// Binary target to package (default: image.bin, else the package's only binary)
+    /// Binary target to package: sets image.bin (default: the package's only binary)
     #[arg(long, value_name = "NAME", help_heading = "Compilation Options")]
     pub bin: Option<String>,
     /// Build with the given cargo profile (default: release)

@@ -78,6 +78,18 @@ impl Ctx {
     /// configuration with `--env`, the `CARGO_ECS_*` variables and the setting flags, and
     /// prints the warnings. Config errors come back as one report listing every problem.
     pub async fn load(&self, settings: &SettingArgs) -> miette::Result<Loaded> {
+        self.load_with_bin(settings, None).await
+    }
+
+    /// [`Ctx::load`] for `build` and `deploy`, whose `--bin NAME` sets `image.bin` like the
+    /// other dedicated flags (over the manifests and variables; a later `--set image.bin=…`
+    /// wins), so it is checked against the binary targets and is what both cargo and the
+    /// image's entrypoint use.
+    pub async fn load_with_bin(
+        &self,
+        settings: &SettingArgs,
+        bin: Option<&str>,
+    ) -> miette::Result<Loaded> {
         let cwd = std::env::current_dir()
             .map_err(|e| miette::miette!("cannot read the current directory: {e}"))?;
         let selection = ecs_core::workspace::Selection {
@@ -94,7 +106,7 @@ impl Ctx {
             vars: std::env::vars()
                 .filter(|(k, _)| k.starts_with("CARGO_ECS_"))
                 .collect(),
-            settings: settings_of(settings)?,
+            settings: settings_of(settings, bin)?,
         };
         let resolved =
             ecs_core::config::resolve(&workspace, &inputs).map_err(miette::Report::new)?;
@@ -110,9 +122,15 @@ impl Ctx {
 }
 
 /// The setting flags as key-path/value pairs, in precedence order (later wins).
-fn settings_of(args: &SettingArgs) -> miette::Result<Vec<ecs_core::config::Setting>> {
+fn settings_of(
+    args: &SettingArgs,
+    bin: Option<&str>,
+) -> miette::Result<Vec<ecs_core::config::Setting>> {
     use ecs_core::config::Setting;
     let mut out = Vec::new();
+    if let Some(bin) = bin {
+        out.push(Setting::flag("--bin", "image.bin", bin));
+    }
     for (flag, key, value) in [
         ("--cluster", "cluster", &args.cluster),
         ("--service", "service", &args.service),

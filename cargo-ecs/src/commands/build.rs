@@ -17,7 +17,9 @@ use crate::context::Ctx;
 
 /// Runs `cargo ecs build`.
 pub async fn run(args: BuildCmdArgs, ctx: &Ctx) -> miette::Result<ExitCode> {
-    let config = ctx.load(&args.settings).await?;
+    let config = ctx
+        .load_with_bin(&args.settings, args.build.bin.as_deref())
+        .await?;
     let outcome = build_and_push(
         &config,
         &args.build,
@@ -51,7 +53,9 @@ pub fn cargo_options(build: &BuildArgs) -> CargoOptions {
         all_features: build.all_features,
         no_default_features: build.no_default_features,
         target: build.target.clone(),
-        bin: build.bin.clone(),
+        // `--bin` is `image.bin` by now (Ctx::load_with_bin), checked and shared by cargo
+        // and the entrypoint.
+        bin: None,
         prebuilt: None,
         quiet: false,
         color: None,

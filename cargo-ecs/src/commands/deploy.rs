@@ -28,7 +28,9 @@ pub async fn run(args: DeployArgs, ctx: &Ctx) -> miette::Result<ExitCode> {
         timeout: parse_duration("--timeout", &args.timeout)?,
         no_progress: parse_duration("--no-progress-timeout", &args.no_progress_timeout)?,
     };
-    let loaded = ctx.load(&args.settings).await?;
+    let loaded = ctx
+        .load_with_bin(&args.settings, args.build.bin.as_deref())
+        .await?;
     let config = &loaded.config;
     let sdk = ctx.sdk().await?;
     let region = ctx.region().await?;

@@ -1241,3 +1241,63 @@ fn a_closed_pipe_is_quiet_and_a_full_disk_is_an_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn bin_selects_one_of_several_binary_targets() {
+    let app = hello_copy();
+    let bin_dir = app.path().join("src/bin");
+    std::fs::create_dir_all(&bin_dir).unwrap();
+    std::fs::write(
+        bin_dir.join("other.rs"),
+        "fn main() { println!(\"other\"); }\n",
+    )
+    .unwrap();
+    let squash = |s: &str| s.split_whitespace().collect::<String>();
+    // Two binaries and no image.bin: the error offers --bin.
+    let out = cli_without_rig(app.path(), &["build"], None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(squash(&stderr).contains("(orpass--bin)"), "{stderr}");
+    // An unknown name is checked before anything is built, naming the flag and the targets.
+    let out = cli_without_rig(app.path(), &["build", "--bin", "nope"], None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        squash(&stderr).contains(&squash(
+            "invalid value \"nope\" for `image.bin` (from --bin): not a binary target of `hello`"
+        )),
+        "{stderr}"
+    );
+    assert!(squash(&stderr).contains("useoneofhello,other"), "{stderr}");
+    assert!(!stderr.contains("Compiling"), "{stderr}");
+    // --bin picks the binary cargo builds and the image runs, over image.bin in Cargo.toml.
+    let manifest = app.path().join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let text = text.replacen(
+        "[package.metadata.ecs]",
+        "[package.metadata.ecs]\nimage.bin = \"hello\"",
+        1,
+    );
+    assert!(text.contains("image.bin = \"hello\""), "{text}");
+    std::fs::write(&manifest, text).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let layout = work.path().join("layout");
+    let layout_arg = layout.display().to_string();
+    let out = cli_without_rig(
+        app.path(),
+        &["build", "--bin", "other", "--oci-layout", &layout_arg],
+        None,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let inspect: serde_json::Value = serde_json::from_str(&run(Command::new("skopeo").args([
+        "inspect",
+        "--config",
+        &format!("oci:{}:latest", layout.display()),
+    ])))
+    .unwrap();
+    assert_eq!(
+        inspect["config"]["Entrypoint"],
+        serde_json::json!(["/app/other"])
+    );
+}
