@@ -58,6 +58,12 @@ impl Workspace {
         std::fs::read_to_string(path)
     }
 
+    /// Whether something (a file, a directory, a link) is at `path`: an `image.include`
+    /// source is checked with the configuration, before anything is built.
+    pub fn path_exists(&self, path: &Path) -> bool {
+        std::fs::symlink_metadata(path).is_ok()
+    }
+
     /// Builds a workspace description from parts (tests, and callers that already ran cargo
     /// metadata). `manifest_text` is parsed for `[package]` name/version if present.
     pub fn from_manifest_text(manifest_path: &Path, manifest_text: &str) -> Workspace {

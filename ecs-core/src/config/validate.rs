@@ -1185,6 +1185,21 @@ fn image_config(v: &mut V<'_>, ws: &Workspace) -> ImageConfig {
                     "`from` must name a file or directory of the package",
                     "write from = \"static\" (relative to the package's Cargo.toml)",
                 );
+            } else if item.get("from").is_some() {
+                // Checked now, with every other problem, rather than after `cargo build`.
+                // An absolute `from` is taken as it is (`join` keeps it).
+                let path = ws.package_root.join(from);
+                if !ws.path_exists(&path) {
+                    v.invalid(
+                        &["image", "include", &i, "from"],
+                        format!("{from:?}"),
+                        format!("{} does not exist", path.display()),
+                        format!(
+                            "`from` is a file or directory relative to the package directory {} (or an absolute path)",
+                            ws.package_root.display()
+                        ),
+                    );
+                }
             }
             include.push(Include {
                 from: PathBuf::from(from),
@@ -1723,23 +1738,87 @@ mod tests {
         }
     }
 
+    /// A package in a fresh temporary directory holding the files `files` (empty), with
+    /// `rest` after `[package.metadata.ecs]`; the problems, if any.
+    fn in_package_dir(
+        name: &str,
+        files: &[&str],
+        rest: &str,
+    ) -> (
+        Workspace,
+        Result<crate::config::Resolved, Vec<(String, String)>>,
+    ) {
+        let dir =
+            std::env::temp_dir().join(format!("ecs-core-include-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        for file in files {
+            let path = dir.join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "").unwrap();
+        }
+        let text = format!(
+            "[package]\nname = \"svc\"\nversion = \"0.1.0\"\n\n[package.metadata.ecs]\n{ROLE}{rest}"
+        );
+        let w = Workspace::from_manifest_text(&dir.join("Cargo.toml"), &text);
+        let result = resolve(&w, &Inputs::default()).map_err(|e| {
+            e.errors
+                .iter()
+                .map(|e| (e.key_path(), e.to_string()))
+                .collect()
+        });
+        let _ = std::fs::remove_dir_all(&dir);
+        (w, result)
+    }
+
     #[test]
     fn include_paths() {
-        let r = ok(&format!(
-            "[package.metadata.ecs]\n{ROLE}[package.metadata.ecs.image]\n\
-             include = [{{ from = \"static\", to = \"/app/static\" }}, {{ from = \"/etc/x\", to = \"/\" }}]\n"
-        ));
+        let elsewhere = std::env::temp_dir().join(format!("ecs-core-abs-{}", std::process::id()));
+        std::fs::write(&elsewhere, "").unwrap();
+        let (_, r) = in_package_dir(
+            "ok",
+            &["static/index.html"],
+            &format!(
+                "image.include = [{{ from = \"static\", to = \"/app/static\" }}, {{ from = {:?}, to = \"/x\" }}]\n",
+                elsewhere.display().to_string()
+            ),
+        );
+        let _ = std::fs::remove_file(&elsewhere);
+        let r = r.unwrap_or_else(|e| panic!("{e:#?}"));
         assert_eq!(r.config.image.include.len(), 2);
-        let e = errs(&format!(
-            "[package.metadata.ecs]\n{ROLE}[package.metadata.ecs.image]\n\
-             include = [{{ from = \"a\", to = \"app\" }}, {{ from = \"b\", to = \"/app/../etc\" }}, \
-             {{ from = \"\", to = \"/x\" }}]\n"
-        ));
+        let (_, e) = in_package_dir(
+            "bad",
+            &["a", "b"],
+            "image.include = [{ from = \"a\", to = \"app\" }, { from = \"b\", to = \"/app/../etc\" }, \
+             { from = \"\", to = \"/x\" }]\n",
+        );
+        let e = e.unwrap_err();
         let key = |k: &str| format!("package.metadata.ecs.image.include.{k}");
         assert!(has(&e, &key("0.to")), "{e:?}");
         assert!(has(&e, &key("1.to")), "{e:?}");
         assert!(has(&e, &key("2.from")), "{e:?}");
         assert_eq!(e.len(), 3, "{e:?}");
+        // Every missing source is named at its own key, relative or absolute.
+        let (w, e) = in_package_dir(
+            "missing",
+            &["static/x"],
+            "image.include = [{ from = \"nosuch\", to = \"/a\" }, { from = \"static\", to = \"/s\" }, \
+             { from = \"/nonexistent/abs\", to = \"/b\" }]\n",
+        );
+        let e = e.unwrap_err();
+        let keys: Vec<&str> = e.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, [key("0.from"), key("2.from")], "{e:?}");
+        assert_eq!(
+            e[0].1,
+            format!(
+                "invalid value \"nosuch\" for `{}`: {} does not exist",
+                key("0.from"),
+                w.package_root.join("nosuch").display()
+            )
+        );
+        assert!(
+            e[1].1.ends_with(": /nonexistent/abs does not exist"),
+            "{e:?}"
+        );
         // A misspelt `from` is named twice: unknown `form`, missing `from`.
         let e = errs(&format!(
             "[package.metadata.ecs]\n{ROLE}[package.metadata.ecs.image]\n\

@@ -1158,6 +1158,26 @@ fn included_trees_land_in_the_image_with_links_as_links() {
     // A link to a host file stays a link: the host's file is not copied in.
     symlink("/etc/hostname", root.join("static/host")).unwrap();
 
+    // Missing sources are configuration errors, each at its key, before anything is built.
+    let missing = r#"image.include=[{from="nosuch",to="/a"},{from="static",to="/s"},{from="/nonexistent/x",to="/b"}]"#;
+    let out = cli_without_rig(root, &["build", "--set", missing], None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let flat: String = stderr.split_whitespace().collect();
+    assert!(flat.contains("2problems"), "{stderr}");
+    for (key, path) in [
+        ("image.include.0.from", root.join("nosuch")),
+        ("image.include.2.from", "/nonexistent/x".into()),
+    ] {
+        let line = format!(
+            "for `{key}` (from --set {key}=…): {} does not exist",
+            path.display()
+        );
+        let line: String = line.split_whitespace().collect();
+        assert!(flat.contains(&line), "{line} in {stderr}");
+    }
+    assert!(!stderr.contains("Building"), "{stderr}");
+
     let work = tempfile::tempdir().unwrap();
     let layout = work.path().join("layout");
     let layout_arg = layout.display().to_string();
