@@ -607,8 +607,28 @@ fn check_value(
             value.is_i64() || value.is_u64() || value.is_string() || value.is_f64() || wrong(value)
         }
         Ty::Bool => value.is_boolean() || wrong(value),
+        // Each element that is not a string is reported at its index and blanked (null), so
+        // the strings keep their indices for the value checks in `validate`.
         Ty::StrList => match value {
-            Value::Array(items) if items.iter().all(Value::is_string) => true,
+            Value::Array(items) => {
+                for (i, item) in items.iter_mut().enumerate() {
+                    if item.is_string() {
+                        continue;
+                    }
+                    path.push(i.to_string());
+                    errors.push(ConfigError::new(
+                        path_key(path),
+                        origin.clone(),
+                        Problem::WrongType {
+                            expected: "a string".into(),
+                            found: describe(item),
+                        },
+                    ));
+                    path.pop();
+                    *item = Value::Null;
+                }
+                true
+            }
             other => wrong(&other.clone()),
         },
         Ty::StrMap => match value {
@@ -638,12 +658,15 @@ fn check_value(
             }
             other => wrong(&other.clone()),
         },
+        // Like a string list: an entry that is not a `{ from, to }` table with both keys is
+        // reported and blanked (null); the others keep their indices and are checked by
+        // `validate` too, so every problem of every entry is reported at once.
         Ty::IncludeList => match value {
             Value::Array(items) => {
-                let mut ok = true;
                 for (i, item) in items.iter_mut().enumerate() {
+                    let mut ok = true;
                     path.push(i.to_string());
-                    match item {
+                    match &mut *item {
                         Value::Object(map) => {
                             check_table(map, validate::INCLUDE_KEYS, path, origin, errors);
                             for key in ["from", "to"] {
@@ -676,9 +699,12 @@ fn check_value(
                             ok = false;
                         }
                     }
+                    if !ok {
+                        *item = Value::Null;
+                    }
                     path.pop();
                 }
-                ok
+                true
             }
             other => wrong(&other.clone()),
         },

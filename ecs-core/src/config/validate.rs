@@ -390,6 +390,19 @@ impl<'a> V<'a> {
             })
             .unwrap_or_default()
     }
+    /// The strings of a list with their indices in it (elements of another type were
+    /// reported and blanked when the layers were checked).
+    fn indexed(&self, path: &[&str]) -> Vec<(String, String)> {
+        self.get(path)
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .enumerate()
+                    .filter_map(|(i, v)| v.as_str().map(|s| (i.to_string(), s.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
     fn map(&self, path: &[&str]) -> BTreeMap<String, String> {
         self.get(path)
             .and_then(Value::as_object)
@@ -1135,20 +1148,20 @@ fn image_config(v: &mut V<'_>, ws: &Workspace) -> ImageConfig {
             }
         },
     };
-    let tags = v.list(&["image", "tags"]);
-    for (i, tag) in tags.iter().enumerate() {
-        let index = i.to_string();
+    let indexed_tags = v.indexed(&["image", "tags"]);
+    let tags: Vec<String> = indexed_tags.iter().map(|(_, t)| t.clone()).collect();
+    for (i, (index, tag)) in indexed_tags.iter().enumerate() {
         if !is_tag(tag) {
             v.invalid(
-                &["image", "tags", &index],
+                &["image", "tags", index],
                 format!("{tag:?}"),
                 "not a valid image tag",
                 "use letters, digits, _ . - (at most 128, not starting with . or -)",
             );
-        } else if let Some(first) = tags[..i].iter().position(|t| t == tag) {
+        } else if let Some((first, _)) = indexed_tags[..i].iter().find(|(_, t)| t == tag) {
             // The layout's index.json and the registry would get the same tag twice.
             v.invalid(
-                &["image", "tags", &index],
+                &["image", "tags", index],
                 format!("{tag:?}"),
                 format!("the tag {tag:?} is already image.tags.{first}"),
                 "list each tag once",
@@ -1158,6 +1171,10 @@ fn image_config(v: &mut V<'_>, ws: &Workspace) -> ImageConfig {
     let mut include = Vec::new();
     if let Some(Value::Array(items)) = v.get(&["image", "include"]) {
         for (i, item) in items.iter().enumerate() {
+            if item.is_null() {
+                // Not a `{ from, to }` table with both keys: already reported.
+                continue;
+            }
             let from = item.get("from").and_then(Value::as_str).unwrap_or_default();
             let to = item.get("to").and_then(Value::as_str).unwrap_or_default();
             let i = i.to_string();
@@ -1589,9 +1606,8 @@ fn logs_config(v: &mut V<'_>, launch_type: LaunchType, service: &str) -> LogsCon
 
 fn network_config(v: &mut V<'_>, mode: NetworkMode) -> NetworkConfig {
     let subnets = v.list(&["network", "subnets"]);
-    for (i, s) in subnets.iter().enumerate() {
+    for (i, s) in v.indexed(&["network", "subnets"]) {
         if !s.starts_with("subnet-") {
-            let i = i.to_string();
             v.invalid(
                 &["network", "subnets", &i],
                 format!("{s:?}"),
@@ -1601,9 +1617,8 @@ fn network_config(v: &mut V<'_>, mode: NetworkMode) -> NetworkConfig {
         }
     }
     let security_groups = v.list(&["network", "security-groups"]);
-    for (i, s) in security_groups.iter().enumerate() {
+    for (i, s) in v.indexed(&["network", "security-groups"]) {
         if !s.starts_with("sg-") {
-            let i = i.to_string();
             v.invalid(
                 &["network", "security-groups", &i],
                 format!("{s:?}"),
@@ -2122,6 +2137,39 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn every_element_of_a_list_is_checked_at_its_index() {
+        let e = errs(&format!(
+            "[package.metadata.ecs]\n{ROLE}image.tags = [\"ok\", \"not ok\", 3]\nnetwork.subnets = [true, \"x\"]\n"
+        ));
+        let keys: Vec<&str> = e.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "package.metadata.ecs.image.tags.1",
+                "package.metadata.ecs.image.tags.2",
+                "package.metadata.ecs.network.subnets.0",
+                "package.metadata.ecs.network.subnets.1"
+            ],
+            "{e:#?}"
+        );
+        assert!(e[0].1.contains("\"not ok\""), "{e:?}");
+        assert_eq!(
+            e[1].1,
+            "invalid type for `package.metadata.ecs.image.tags.2`: expected a string, found number `3`"
+        );
+        // An include entry missing a key does not hide the problems of the others.
+        let e = errs(&format!(
+            "[package.metadata.ecs]\n{ROLE}image.include = [{{ from = \"static\" }}, {{ from = \"/abs\", to = \"x/../y\" }}, 5]\n"
+        ));
+        let keys: Vec<&str> = e.iter().map(|(k, _)| k.as_str()).collect();
+        for key in ["0.to", "1.from", "1.to", "2"] {
+            let key = format!("package.metadata.ecs.image.include.{key}");
+            assert!(keys.contains(&key.as_str()), "{key} in {e:#?}");
+        }
+        assert_eq!(e.len(), 4, "{e:#?}");
     }
 
     #[test]
