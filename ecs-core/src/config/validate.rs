@@ -1088,16 +1088,13 @@ fn image_config(v: &mut V<'_>, ws: &Workspace) -> ImageConfig {
     let base = match v.str(&["image", "base"]) {
         None => BaseImage::Scratch,
         Some(b) if b == "scratch" => BaseImage::Scratch,
-        Some(b) if b.is_empty() || b.chars().any(char::is_whitespace) => {
-            v.invalid(
-                &["image", "base"],
-                format!("{b:?}"),
-                "not an image reference",
-                "use \"scratch\" or an image reference such as \"debian:bookworm-slim\"",
-            );
-            BaseImage::Scratch
-        }
-        Some(b) => BaseImage::Reference(b),
+        Some(b) => match base_problem(&b) {
+            Some((reason, help)) => {
+                v.invalid(&["image", "base"], format!("{b:?}"), reason, help);
+                BaseImage::Scratch
+            }
+            None => BaseImage::Reference(b),
+        },
     };
     let bin = match v.str(&["image", "bin"]) {
         Some(bin) => {
@@ -1252,6 +1249,169 @@ fn image_config(v: &mut V<'_>, ws: &Workspace) -> ImageConfig {
         ca_certificates: v.bool(&["image", "ca-certificates"]).unwrap_or(true),
         tag_mutability,
     }
+}
+
+/// Why `base` (not `scratch`) is not an image reference cargo ecs can pull, with what to
+/// write instead. The grammar is the distribution project's reference grammar (what docker
+/// and registries accept): `[DOMAIN[:PORT]/]PATH[:TAG][@sha256:HEX]`, where each `/`-separated
+/// PATH component is lowercase `[a-z0-9]+` joined by `.`, `_`, `__` or runs of `-`, a TAG is
+/// `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}` and the digest is 64 lowercase hex digits. The first
+/// component is a domain when it holds a `.` or a `:` or is `localhost`, as docker decides.
+pub fn base_problem(base: &str) -> Option<(String, String)> {
+    const EXAMPLE: &str = "write an image reference such as \"debian:bookworm-slim\", \"public.ecr.aws/docker/library/alpine:3.20\" or \"localhost:5000/base@sha256:<64 hex digits>\", or \"scratch\"";
+    let bad = |reason: String| Some((reason, EXAMPLE.to_string()));
+    if base.is_empty() {
+        return bad("the reference is empty".into());
+    }
+    if base.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return bad("a reference has no spaces".into());
+    }
+    if base.contains("://") {
+        return bad("a reference has no scheme (http://, https://): write the registry host and the repository, such as \"registry.example.com/team/base:1\"".into());
+    }
+    let (rest, digest) = match base.split_once('@') {
+        Some((rest, digest)) => (rest, Some(digest)),
+        None => (base, None),
+    };
+    if let Some(digest) = digest {
+        let hex = digest.strip_prefix("sha256:");
+        if !hex.is_some_and(|h| {
+            h.len() == 64
+                && h.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        }) {
+            return bad(format!(
+                "the digest {digest:?} is not sha256: followed by 64 lowercase hex digits"
+            ));
+        }
+    }
+    // A tag follows the last `:` after the last `/` (a `:` before it is the port).
+    let after_slash = rest.rfind('/').map_or(0, |i| i + 1);
+    let (name, tag) = match rest[after_slash..].find(':') {
+        Some(i) => (&rest[..after_slash + i], Some(&rest[after_slash + i + 1..])),
+        None => (rest, None),
+    };
+    if name.eq_ignore_ascii_case("scratch") {
+        return Some((
+            "`scratch` is not an image to pull: it means no base at all, written in lowercase with no tag or digest".into(),
+            "write base = \"scratch\"".into(),
+        ));
+    }
+    if let Some(tag) = tag {
+        let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+        let ok = tag.len() <= 128
+            && tag.bytes().next().is_some_and(word)
+            && tag.bytes().all(|b| word(b) || b == b'.' || b == b'-');
+        if !ok {
+            return bad(format!(
+                "the tag {tag:?} is not 1–128 letters, digits, `_`, `.` and `-` (not starting with `.` or `-`)"
+            ));
+        }
+    }
+    if name.len() > 255 {
+        return bad("the name (domain and repository) is longer than 255 characters".into());
+    }
+    let mut components: Vec<&str> = name.split('/').collect();
+    if components.len() > 1 {
+        let first = components[0];
+        if first.contains('.') || first.contains(':') || first == "localhost" {
+            if let Some(reason) = domain_problem(first) {
+                return bad(reason);
+            }
+            components.remove(0);
+        }
+    }
+    for component in components {
+        if !is_path_component(component) {
+            let reason = if component.bytes().any(|b| b.is_ascii_uppercase()) {
+                format!("the repository part {component:?} must be lowercase")
+            } else if component.is_empty() {
+                "the repository path has an empty part".to_string()
+            } else {
+                format!(
+                    "the repository part {component:?} is not lowercase letters and digits joined by `.`, `_`, `__` or `-`"
+                )
+            };
+            return bad(reason);
+        }
+    }
+    None
+}
+
+/// A registry `host[:port]`: dot-separated labels of letters, digits and inner `-`, or a
+/// bracketed IPv6 address; a port of digits.
+fn domain_problem(domain: &str) -> Option<String> {
+    let (host, port) = if let Some(rest) = domain.strip_prefix('[') {
+        match rest.split_once(']') {
+            Some((ip, after))
+                if !ip.is_empty() && ip.bytes().all(|b| b.is_ascii_hexdigit() || b == b':') =>
+            {
+                match after {
+                    "" => return None,
+                    p => match p.strip_prefix(':') {
+                        Some(port) => ("[ipv6]", Some(port)),
+                        None => return Some(format!("the registry {domain:?} is not HOST[:PORT]")),
+                    },
+                }
+            }
+            _ => {
+                return Some(format!(
+                    "the registry {domain:?} is not a bracketed IPv6 address"
+                ));
+            }
+        }
+    } else {
+        match domain.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (domain, None),
+        }
+    };
+    if let Some(port) = port
+        && (port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Some(format!("the registry port {port:?} is not a number"));
+    }
+    if host != "[ipv6]" {
+        let label_ok = |l: &str| {
+            !l.is_empty()
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        };
+        if !host.split('.').all(label_ok) {
+            return Some(format!(
+                "the registry host {host:?} is not a host name (letters, digits and `-`, dot-separated)"
+            ));
+        }
+    }
+    None
+}
+
+/// One repository path component: `[a-z0-9]+` joined by `.`, `_`, `__` or runs of `-`.
+fn is_path_component(c: &str) -> bool {
+    let bytes = c.as_bytes();
+    let alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    if !bytes.first().copied().is_some_and(alnum) || !bytes.last().copied().is_some_and(alnum) {
+        return false;
+    }
+    let mut i = 0;
+    while i < bytes.len() {
+        if alnum(bytes[i]) {
+            i += 1;
+            continue;
+        }
+        // A separator between two alphanumerics.
+        let start = i;
+        while i < bytes.len() && !alnum(bytes[i]) {
+            i += 1;
+        }
+        let sep = &c[start..i];
+        let ok = matches!(sep, "." | "_" | "__") || sep.bytes().all(|b| b == b'-');
+        if !ok {
+            return false;
+        }
+    }
+    true
 }
 
 /// Why `user` is not a `USER[:GROUP]` the container runtime can use, if it is not.
@@ -2137,6 +2297,81 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn base_images_follow_the_reference_grammar() {
+        let digest = format!("sha256:{}", "0123456789abcdef".repeat(4));
+        for good in [
+            "debian".to_string(),
+            "debian:bookworm-slim".into(),
+            "library/debian:12".into(),
+            "public.ecr.aws/docker/library/alpine:3.20".into(),
+            "localhost:5000/x:y".into(),
+            "localhost/x".into(),
+            "127.0.0.1:5000/team/base".into(),
+            "[::1]:5000/base:1".into(),
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/base:multi".into(),
+            "gcr.io/distroless/static-debian12:nonroot".into(),
+            "a__b/c--d/e.f_g:V1.0_x-y".into(),
+            format!("debian@{digest}"),
+            format!("ghcr.io/o/r:1@{digest}"),
+        ] {
+            assert_eq!(base_problem(&good), None, "{good}");
+        }
+        for bad in [
+            "",
+            "UPPER/img",
+            "Debian",
+            "debian@sha256:abc",
+            "debian@md5:0123",
+            "localhost:5000/x:y:z",
+            "http://foo/bar",
+            "foo:",
+            "foo:-x",
+            "a//b",
+            "-a/b",
+            "a___b",
+            "a.-b",
+            "reg.example.com:port/x",
+            "bad_host.com/x",
+            "my image",
+        ] {
+            assert!(base_problem(bad).is_some(), "{bad:?}");
+        }
+        assert!(base_problem(&format!("x:{}", "t".repeat(129))).is_some());
+        for scratch in [
+            "SCRATCH",
+            "scratch:latest",
+            "Scratch",
+            &format!("scratch@{digest}"),
+        ] {
+            let (reason, help) = base_problem(scratch).unwrap();
+            assert!(
+                reason.contains("`scratch` is not an image"),
+                "{scratch}: {reason}"
+            );
+            assert_eq!(help, "write base = \"scratch\"");
+        }
+        // At config time, with the key path and an example.
+        let e = errs(&format!(
+            "[package.metadata.ecs]\n{ROLE}image.base = \"http://foo/bar\"\n"
+        ));
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(e[0].0, "package.metadata.ecs.image.base");
+        assert!(e[0].1.contains("no scheme"), "{e:?}");
+        let err = resolve(
+            &ws(&format!(
+                "[package.metadata.ecs]\n{ROLE}image.base = \"UPPER/img\"\n"
+            )),
+            &Inputs::default(),
+        )
+        .unwrap_err();
+        let help = miette::Diagnostic::help(&err.errors[0])
+            .unwrap()
+            .to_string();
+        assert!(help.contains("debian:bookworm-slim"), "{help}");
+        assert!(err.errors[0].to_string().contains("must be lowercase"));
     }
 
     #[test]
