@@ -467,9 +467,9 @@ fn coerce(raw: &str, ty: Ty) -> Result<Value, String> {
             Some(v @ (Value::Number(_) | Value::String(_))) => v,
             _ => Value::String(raw.to_string()),
         }),
-        Ty::Bool => match raw.trim().to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" => Ok(Value::Bool(true)),
-            "false" | "0" | "no" => Ok(Value::Bool(false)),
+        // A TOML boolean, as in Cargo.toml: `true` or `false`, nothing else (no yes/no/1/0).
+        Ty::Bool => match toml_value() {
+            Some(v @ Value::Bool(_)) => Ok(v),
             _ => Err(format!("{raw:?}")),
         },
         Ty::StrList | Ty::StrMap | Ty::IncludeList | Ty::Table(_) | Ty::Any | Ty::Envs => {
@@ -1109,6 +1109,49 @@ mod tests {
         assert!(!r.config.image.ca_certificates);
         assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
         assert!(r.warnings[0].message.contains("CARGO_ECS_CLUSTER"));
+    }
+
+    #[test]
+    fn booleans_are_true_or_false_from_variables_and_flags_as_in_cargo_toml() {
+        let w = ws(&format!("[package.metadata.ecs]\n{ROLE}"));
+        let var = |v: &str| Inputs {
+            vars: vec![("CARGO_ECS_IMAGE_CA_CERTIFICATES".into(), v.into())],
+            ..Default::default()
+        };
+        for (raw, want) in [("true", true), ("false", false), (" false ", false)] {
+            let r = resolve(&w, &var(raw)).unwrap_or_else(|e| panic!("{raw}: {:#?}", e.errors));
+            assert_eq!(r.config.image.ca_certificates, want, "{raw}");
+            let r = resolve(&w, &settings(&[&format!("image.ca-certificates={raw}")]))
+                .unwrap_or_else(|e| panic!("{raw}: {:#?}", e.errors));
+            assert_eq!(r.config.image.ca_certificates, want, "{raw}");
+        }
+        for raw in ["yes", "no", "1", "0", "TRUE", "\"true\"", ""] {
+            let e = problems(&w, &var(raw));
+            assert_eq!(
+                e,
+                [(
+                    "image.ca-certificates".to_string(),
+                    format!(
+                        "invalid type for `image.ca-certificates` (from CARGO_ECS_IMAGE_CA_CERTIFICATES): expected a boolean, found {raw:?}"
+                    )
+                )]
+            );
+            let e = problems(&w, &settings(&[&format!("image.ca-certificates={raw}")]));
+            assert_eq!(e.len(), 1, "{raw}: {e:?}");
+            assert!(
+                e[0].1
+                    .ends_with(&format!("expected a boolean, found {raw:?}")),
+                "{e:?}"
+            );
+        }
+        // The same word in Cargo.toml is refused too.
+        let e = problems(
+            &ws(&format!(
+                "[package.metadata.ecs]\n{ROLE}image.ca-certificates = \"yes\"\n"
+            )),
+            &Inputs::default(),
+        );
+        assert_eq!(e[0].0, "package.metadata.ecs.image.ca-certificates");
     }
 
     #[test]
