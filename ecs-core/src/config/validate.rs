@@ -1136,7 +1136,7 @@ fn image_config(v: &mut V<'_>, ws: &Workspace) -> ImageConfig {
                     Problem::Required {
                         reason: format!("package `{}` has several binary targets", ws.package),
                         help: format!(
-                            "set image.bin to one of {} (or pass --bin)",
+                            "set image.bin to one of {} (or pass `--bin NAME` to build and deploy)",
                             many.join(", ")
                         ),
                     },
@@ -2433,6 +2433,12 @@ mod tests {
         w.bins = vec!["a".into(), "b".into()];
         let e = resolve(&w, &Inputs::default()).unwrap_err();
         assert!(e.errors[0].to_string().contains("several binary targets"));
+        // render, diff… have no --bin: the help says which commands do.
+        let help = miette::Diagnostic::help(&e.errors[0]).unwrap().to_string();
+        assert_eq!(
+            help,
+            "set image.bin to one of a, b (or pass `--bin NAME` to build and deploy)"
+        );
         let mut w = ws(&format!(
             "[package.metadata.ecs]\n{ROLE}image.bin = \"b\"\n"
         ));

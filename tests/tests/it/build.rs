@@ -1277,7 +1277,10 @@ fn bin_selects_one_of_several_binary_targets() {
     let out = cli_without_rig(app.path(), &["build"], None);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(squash(&stderr).contains("(orpass--bin)"), "{stderr}");
+    assert!(
+        squash(&stderr).contains("(orpass`--binNAME`tobuildanddeploy)"),
+        "{stderr}"
+    );
     // An unknown name is checked before anything is built, naming the flag and the targets.
     let out = cli_without_rig(app.path(), &["build", "--bin", "nope"], None);
     let stderr = String::from_utf8_lossy(&out.stderr);
