@@ -482,18 +482,21 @@ fn read(path: &Path) -> Result<Vec<u8>, ImageError> {
     })
 }
 
-/// `/etc/passwd`, `/etc/group` and `/etc/nsswitch.conf` for a scratch image whose process
-/// runs as `user` (`uid:gid`, `uid` or a name), as distroless/static carries them.
+/// `/etc/passwd` and `/etc/group` for a scratch image whose process runs as `user`
+/// (`USER[:GROUP]`, each an id or a name), as distroless/static carries them: `root` and
+/// `nobody`, plus the user and the group the string names, so that the runtime can resolve
+/// every name in it. No name is written twice.
 pub fn system_files(user: &str) -> (String, String) {
     let (u, g) = match user.split_once(':') {
         Some((u, g)) => (u, Some(g)),
         None => (user, None),
     };
-    // A name we know has its usual id; any other name is given 65532, the distroless
+    // A name we know has its usual id; any other user name is given 65532, the distroless
     // non-root id. A number is used as it is.
     let known = |name: &str| match name {
         "root" => Some(0),
         "nobody" | "nogroup" => Some(65534),
+        "nonroot" => Some(65532),
         _ => None,
     };
     let uid: u32 = u.parse().ok().or_else(|| known(u)).unwrap_or(65532);
@@ -507,24 +510,49 @@ pub fn system_files(user: &str) -> (String, String) {
     let (gid, group_name) = match g {
         None => (uid, user_name.clone()),
         Some(g) => match g.parse::<u32>() {
+            Ok(0) => (0, "root".into()),
+            Ok(65534) => (65534, "nobody".into()),
             Ok(gid) if gid == uid => (gid, user_name.clone()),
             Ok(gid) => (gid, format!("{user_name}-group")),
-            Err(_) => (known(g).unwrap_or(uid), g.to_string()),
+            // A group name we do not know gets the user's id as the user's own group, but
+            // never root's or nobody's: those ids already have their groups.
+            Err(_) => {
+                let own = if uid == 0 || uid == 65534 { 65532 } else { uid };
+                (known(g).unwrap_or(own), g.to_string())
+            }
         },
     };
-    let mut passwd = String::from(
-        "root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n",
-    );
-    let mut group = String::from("root:x:0:\nnobody:x:65534:\n");
-    if uid != 0 && uid != 65534 {
-        passwd.push_str(&format!(
-            "{user_name}:x:{uid}:{gid}:{user_name}:/tmp:/sbin/nologin\n"
+    let mut passwd = vec![
+        (
+            "root".to_string(),
+            "x:0:0:root:/root:/sbin/nologin".to_string(),
+        ),
+        (
+            "nobody".to_string(),
+            "x:65534:65534:nobody:/nonexistent:/sbin/nologin".to_string(),
+        ),
+    ];
+    let mut group = vec![
+        ("root".to_string(), "x:0:".to_string()),
+        ("nobody".to_string(), "x:65534:".to_string()),
+    ];
+    // The user's line unless root or nobody already is it (by name or, for a number, by id).
+    if !passwd.iter().any(|(n, _)| *n == user_name) {
+        passwd.push((
+            user_name.clone(),
+            format!("x:{uid}:{gid}:{user_name}:/tmp:/sbin/nologin"),
         ));
     }
-    if gid != 0 && gid != 65534 {
-        group.push_str(&format!("{group_name}:x:{gid}:\n"));
+    if !group.iter().any(|(n, _)| *n == group_name) {
+        group.push((group_name.clone(), format!("x:{gid}:")));
     }
-    (passwd, group)
+    let text = |lines: Vec<(String, String)>| {
+        lines
+            .into_iter()
+            .map(|(name, rest)| format!("{name}:{rest}\n"))
+            .collect::<String>()
+    };
+    (text(passwd), text(group))
 }
 
 /// The include entries: files and directory trees under `to`.
@@ -1003,12 +1031,63 @@ mod tests {
             ["nonroot:x:65532:65532:nonroot:/tmp:/sbin/nologin"]
         );
         assert_eq!(line(&g, "nonroot"), ["nonroot:x:65532:"]);
-        // Known names keep their ids and are not written twice.
-        for user in ["root", "0", "0:0", "nobody", "nobody:nogroup", "65534"] {
-            let (p, g) = system_files(user);
-            assert_eq!(p.lines().count(), 2, "{user}: {p}");
+        // Known ids and names are not written twice.
+        for user in [
+            "root",
+            "0",
+            "0:0",
+            "nobody",
+            "65534",
+            "1000:0",
+            "nobody:65534",
+        ] {
+            let (_, g) = system_files(user);
             assert_eq!(g.lines().count(), 2, "{user}: {g}");
         }
+        for user in ["root", "0", "0:0", "nobody", "65534", "nobody:nogroup"] {
+            let (p, _) = system_files(user);
+            assert_eq!(p.lines().count(), 2, "{user}: {p}");
+        }
+        // Every name the user string mentions resolves, each name once in each file, and
+        // an unknown group name never gets root's or nobody's id.
+        for user in [
+            "1000:nogroup",
+            "nobody:web",
+            "root:nonroot",
+            "root:web",
+            "alice:staff",
+            "alice:alice",
+            "nonroot:nogroup",
+            "nobody:nogroup",
+            "1000:2000",
+            "65532",
+        ] {
+            let (p, g) = system_files(user);
+            for text in [&p, &g] {
+                let mut names: Vec<&str> =
+                    text.lines().filter_map(|l| l.split(':').next()).collect();
+                let all = names.len();
+                names.sort();
+                names.dedup();
+                assert_eq!(names.len(), all, "{user}: duplicate name in\n{text}");
+            }
+            let (u, grp) = user.split_once(':').unwrap_or((user, ""));
+            if u.parse::<u32>().is_err() {
+                assert_eq!(line(&p, u).len(), 1, "{user}: {p}");
+            }
+            if !grp.is_empty() && grp.parse::<u32>().is_err() {
+                assert_eq!(line(&g, grp).len(), 1, "{user}: {g}");
+            }
+        }
+        assert_eq!(
+            line(&system_files("1000:nogroup").1, "nogroup"),
+            ["nogroup:x:65534:"]
+        );
+        assert_eq!(line(&system_files("nobody:web").1, "web"), ["web:x:65532:"]);
+        assert_eq!(
+            line(&system_files("root:nonroot").1, "nonroot"),
+            ["nonroot:x:65532:"]
+        );
         // Named user and group: both exist, so the runtime can resolve `alice:staff`.
         let (p, g) = system_files("alice:staff");
         assert_eq!(
