@@ -69,7 +69,7 @@ pub async fn build_request(
     build: &BuildArgs,
     ctx: &Ctx,
 ) -> miette::Result<BuildRequest> {
-    let mut req = BuildRequest::from_config(config);
+    let mut req = BuildRequest::from_config(config)?;
     req.cargo = cargo_options(build);
     req.cargo.quiet = ctx.global.quiet;
     req.cargo.color = match ctx.global.color {

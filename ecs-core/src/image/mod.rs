@@ -201,6 +201,30 @@ pub enum ImageError {
         /// Where we looked.
         path: PathBuf,
     },
+    /// The host CA bundle is empty.
+    #[error("the CA bundle at {} is empty", path.display())]
+    #[diagnostic(
+        code(cargo_ecs::image::ca_empty),
+        help(
+            "reinstall the host's `ca-certificates` package (`update-ca-certificates` fills the bundle), or set `image.ca-certificates = false`"
+        )
+    )]
+    CaBundleEmpty {
+        /// The bundle.
+        path: PathBuf,
+    },
+    /// `SOURCE_DATE_EPOCH` is not a time.
+    #[error("SOURCE_DATE_EPOCH is `{value}`, which is not a number of seconds since the epoch")]
+    #[diagnostic(
+        code(cargo_ecs::image::source_date_epoch),
+        help(
+            "set it to a whole number of seconds since 1970-01-01 UTC (before the year 10000), such as `$(git log -1 --format=%ct)`, or unset it"
+        )
+    )]
+    BadSourceDateEpoch {
+        /// The variable's value.
+        value: String,
+    },
     /// Invalid base reference.
     #[error("invalid base image reference `{reference}`")]
     #[diagnostic(
@@ -398,7 +422,9 @@ impl BuildRequest {
 
     /// From the resolved config, with labels from git and `SOURCE_DATE_EPOCH` from the
     /// environment (shell: reads both).
-    pub fn from_config(config: &Config) -> BuildRequest {
+    ///
+    /// An invalid `SOURCE_DATE_EPOCH` is an error, as the reproducible-builds spec asks.
+    pub fn from_config(config: &Config) -> Result<BuildRequest, ImageError> {
         let mut req = BuildRequest::new(
             &config.manifest_path,
             &config.version,
@@ -406,13 +432,15 @@ impl BuildRequest {
             config.container.clone(),
             config.architecture,
         );
-        req.source_date_epoch = std::env::var("SOURCE_DATE_EPOCH")
-            .ok()
-            .and_then(|s| s.trim().parse().ok());
+        req.source_date_epoch = source_date_epoch(
+            std::env::var_os("SOURCE_DATE_EPOCH")
+                .map(|v| v.to_string_lossy().into_owned())
+                .as_deref(),
+        )?;
         let dir = req.package_dir();
         req.revision = git(&dir, &["rev-parse", "HEAD"]);
         req.source = git(&dir, &["remote", "get-url", "origin"]);
-        req
+        Ok(req)
     }
 
     /// The directory holding Cargo.toml.
@@ -427,6 +455,42 @@ impl BuildRequest {
     pub fn bin(&self) -> &str {
         self.cargo.bin.as_deref().unwrap_or(&self.image.bin)
     }
+}
+
+/// The value of `SOURCE_DATE_EPOCH`: unset or empty is `None`; anything but a whole number
+/// of seconds that is a time (before the year 10000) is an error naming the value, as
+/// <https://reproducible-builds.org/specs/source-date-epoch/> asks.
+pub fn source_date_epoch(value: Option<&str>) -> Result<Option<u64>, ImageError> {
+    let Some(raw) = value else { return Ok(None) };
+    let v = raw.trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    let bad = || ImageError::BadSourceDateEpoch {
+        value: raw.to_string(),
+    };
+    if !v.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let secs: u64 = v.parse().map_err(|_| bad())?;
+    let in_range = i64::try_from(secs)
+        .ok()
+        .is_some_and(|s| jiff::Timestamp::from_second(s).is_ok());
+    if in_range { Ok(Some(secs)) } else { Err(bad()) }
+}
+
+/// The host CA bundle's contents; a missing or empty bundle is an error (an empty one would
+/// give an image in which no TLS connection verifies).
+fn read_ca_bundle(path: &Path) -> Result<Vec<u8>, ImageError> {
+    let ca = std::fs::read(path).map_err(|_| ImageError::CaBundleMissing {
+        path: path.to_path_buf(),
+    })?;
+    if ca.iter().all(u8::is_ascii_whitespace) {
+        return Err(ImageError::CaBundleEmpty {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(ca)
 }
 
 fn git(dir: &Path, args: &[&str]) -> Option<String> {
@@ -676,9 +740,7 @@ pub fn assemble(
             ],
         ));
         if req.image.ca_certificates {
-            let ca = std::fs::read(&req.ca_bundle).map_err(|_| ImageError::CaBundleMissing {
-                path: req.ca_bundle.clone(),
-            })?;
+            let ca = read_ca_bundle(&req.ca_bundle)?;
             notes.push(format!(
                 "CA bundle taken from the host's {}",
                 req.ca_bundle.display()
@@ -1098,6 +1160,54 @@ mod tests {
         let (p, g) = system_files("1000:2000");
         assert_eq!(line(&p, "app"), ["app:x:1000:2000:app:/tmp:/sbin/nologin"]);
         assert_eq!(line(&g, "app-group"), ["app-group:x:2000:"]);
+    }
+
+    #[test]
+    fn source_date_epoch_is_a_time_or_an_error_naming_it() {
+        assert_eq!(source_date_epoch(None).unwrap(), None);
+        assert_eq!(source_date_epoch(Some("")).unwrap(), None);
+        assert_eq!(source_date_epoch(Some("0")).unwrap(), Some(0));
+        assert_eq!(
+            source_date_epoch(Some(" 1700000000\n")).unwrap(),
+            Some(1_700_000_000)
+        );
+        assert_eq!(
+            source_date_epoch(Some("4102444800")).unwrap(),
+            Some(4_102_444_800)
+        );
+        for bad in [
+            "abc",
+            "-5",
+            "+5",
+            "1.5",
+            "1e9",
+            "253402300800",
+            "99999999999999999999999",
+        ] {
+            let err = source_date_epoch(Some(bad)).unwrap_err();
+            assert!(
+                matches!(&err, ImageError::BadSourceDateEpoch { value } if value == bad),
+                "{bad}: {err:?}"
+            );
+            assert!(err.to_string().contains("SOURCE_DATE_EPOCH"), "{err}");
+            assert!(err.to_string().contains(bad), "{err}");
+        }
+    }
+
+    #[test]
+    fn an_empty_ca_bundle_is_refused_like_a_missing_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ca-certificates.crt");
+        let err = read_ca_bundle(&path).unwrap_err();
+        assert!(matches!(err, ImageError::CaBundleMissing { .. }), "{err:?}");
+        for empty in ["", "\n"] {
+            std::fs::write(&path, empty).unwrap();
+            let err = read_ca_bundle(&path).unwrap_err();
+            assert!(matches!(err, ImageError::CaBundleEmpty { .. }), "{err:?}");
+            assert!(err.to_string().contains("is empty"), "{err}");
+        }
+        std::fs::write(&path, "-----BEGIN CERTIFICATE-----\n").unwrap();
+        assert!(read_ca_bundle(&path).is_ok());
     }
 
     #[test]
