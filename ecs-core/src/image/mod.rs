@@ -189,6 +189,28 @@ pub enum ImageError {
         /// The binary's path.
         binary: String,
     },
+    /// An include puts a file or link where the image has a directory.
+    #[error(
+        "`package.metadata.ecs.image.include.{index}.to` = \"{to}\" puts a {what} at {path}, which is a directory of the image"
+    )]
+    #[diagnostic(
+        code(cargo_ecs::image::include_replaces_dir),
+        help(
+            "a {what} cannot replace the directory {path} (the image's own files are under it); put it inside, such as to = \"{path}/{name}\""
+        )
+    )]
+    IncludeReplacesDir {
+        /// The include's position in `image.include`.
+        index: usize,
+        /// The include's `to`.
+        to: String,
+        /// `file` or `link`.
+        what: &'static str,
+        /// The directory it would replace.
+        path: String,
+        /// The included file's own name, for the suggestion.
+        name: String,
+    },
     /// No host CA bundle.
     #[error("no CA bundle at {}", path.display())]
     #[diagnostic(
@@ -626,10 +648,11 @@ pub fn system_files(user: &str) -> (String, String) {
 /// cannot make the walk loop, and a link to a host file does not copy that file into the
 /// image. The `from` path itself is followed when it is a link. Sockets, FIFOs and devices
 /// cannot be carried in a layer and are an error rather than silently left out.
-fn include_entries(req: &BuildRequest) -> Result<Vec<Entry>, ImageError> {
+fn include_sets(req: &BuildRequest) -> Result<Vec<Vec<Entry>>, ImageError> {
     let dir = req.package_dir();
-    let mut out = Vec::new();
+    let mut sets = Vec::new();
     for inc in &req.image.include {
+        let mut out = Vec::new();
         let from = dir.join(&inc.from);
         let meta = std::fs::metadata(&from).map_err(|source| {
             if source.kind() == std::io::ErrorKind::NotFound {
@@ -653,8 +676,58 @@ fn include_entries(req: &BuildRequest) -> Result<Vec<Entry>, ImageError> {
         } else {
             return Err(ImageError::IncludeSpecial { path: from.clone() });
         }
+        sets.push(out);
     }
-    Ok(out)
+    Ok(sets)
+}
+
+#[cfg(test)]
+fn include_entries(req: &BuildRequest) -> Result<Vec<Entry>, ImageError> {
+    Ok(include_sets(req)?.into_iter().flatten().collect())
+}
+
+/// An include may not put a file or link where the image has a directory: the directory's
+/// other entries would still be in the layer under a path that is now a file, which no
+/// runtime can unpack (`/app`), or the file would silently replace what the image needs
+/// there (`/tmp`, `/etc/ssl/certs`). The image's directories are `own_dirs` (those cargo-ecs
+/// writes itself) and every directory an include makes or needs. `includes` holds each
+/// include's `from`, `to` and entries, in order.
+fn check_no_dir_replaced(
+    own_dirs: &[&str],
+    includes: &[(&Path, &str, &[Entry])],
+) -> Result<(), ImageError> {
+    let mut dirs: std::collections::BTreeSet<&str> = own_dirs.iter().copied().collect();
+    for e in includes.iter().flat_map(|(_, _, es)| es.iter()) {
+        if e.kind == layer::EntryKind::Dir {
+            dirs.insert(&e.path);
+        }
+        let mut p = e.path.as_str();
+        while let Some((parent, _)) = p.rsplit_once('/') {
+            dirs.insert(parent);
+            p = parent;
+        }
+    }
+    for (index, (from, to, entries)) in includes.iter().enumerate() {
+        for e in entries.iter() {
+            let what = match e.kind {
+                layer::EntryKind::Dir => continue,
+                layer::EntryKind::Symlink(_) => "link",
+                _ => "file",
+            };
+            if dirs.contains(e.path.as_str()) {
+                return Err(ImageError::IncludeReplacesDir {
+                    index,
+                    to: to.to_string(),
+                    what,
+                    path: format!("/{}", e.path),
+                    name: from
+                        .file_name()
+                        .map_or_else(|| "NAME".into(), |n| n.to_string_lossy().into_owned()),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Adds the tree under `src` at `dst`, links as links.
@@ -755,9 +828,28 @@ pub fn assemble(
         Entry::dir("app", 0o755),
         Entry::file(format!("app/{bin}"), data, 0o755),
     ];
-    let included = include_entries(req)?;
-    check_binary_not_covered(&bin, &included)?;
-    app.extend(included);
+    let included = include_sets(req)?;
+    let all: Vec<Entry> = included.iter().flatten().cloned().collect();
+    check_binary_not_covered(&bin, &all)?;
+    drop(all);
+    // The directories of our own layers, with their parents: `app`, and on scratch `etc`,
+    // `tmp` and the CA bundle's.
+    let mut own_dirs = vec!["app"];
+    if base.is_none() {
+        own_dirs.extend(["etc", "tmp"]);
+        if req.image.ca_certificates {
+            own_dirs.extend(["etc/ssl", "etc/ssl/certs"]);
+        }
+    }
+    let sets: Vec<(&Path, &str, &[Entry])> = req
+        .image
+        .include
+        .iter()
+        .zip(&included)
+        .map(|(i, es)| (i.from.as_path(), i.to.as_str(), es.as_slice()))
+        .collect();
+    check_no_dir_replaced(&own_dirs, &sets)?;
+    app.extend(included.into_iter().flatten());
     ours.push((format!("cargo-ecs: /app/{bin}"), app));
 
     // Compress layers in parallel: they are independent.
@@ -1208,6 +1300,64 @@ mod tests {
         }
         std::fs::write(&path, "-----BEGIN CERTIFICATE-----\n").unwrap();
         assert!(read_ca_bundle(&path).is_ok());
+    }
+
+    #[test]
+    fn an_include_may_not_put_a_file_or_link_over_a_directory_of_the_image() {
+        let scratch = ["app", "etc", "tmp", "etc/ssl", "etc/ssl/certs"];
+        let file = |p: &str| Entry::file(p, b"x".to_vec(), 0o644);
+        for (to, e, dir) in [
+            ("/app", file("app"), "/app"),
+            ("/tmp", file("tmp"), "/tmp"),
+            ("/etc/ssl/certs", file("etc/ssl/certs"), "/etc/ssl/certs"),
+            ("/etc", Entry::symlink("etc", "/srv/etc"), "/etc"),
+        ] {
+            let entries = [e];
+            let err = check_no_dir_replaced(&scratch, &[(Path::new("conf/x.toml"), to, &entries)])
+                .unwrap_err();
+            assert!(
+                matches!(&err, ImageError::IncludeReplacesDir { path, to: t, index: 0, .. } if path == dir && t == to),
+                "{to}: {err:?}"
+            );
+            assert!(
+                err.to_string()
+                    .contains(&format!("include.0.to` = \"{to}\"")),
+                "{err}"
+            );
+        }
+        // A file where another include puts a directory (or needs one) is refused too.
+        let tree = [Entry::dir("srv/www", 0o755), file("srv/www/index.html")];
+        let over = [file("srv/www")];
+        let err = check_no_dir_replaced(
+            &["app"],
+            &[
+                (Path::new("www"), "/srv/www", &tree),
+                (Path::new("i.html"), "/srv/www", &over),
+            ],
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                ImageError::IncludeReplacesDir {
+                    index: 1,
+                    what: "file",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        // Files inside those directories, and directories over directories, are fine; with
+        // another base only /app is known.
+        let fine = [
+            file("app/config.toml"),
+            file("etc/ssl/certs/extra.pem"),
+            Entry::dir("tmp", 0o1777),
+            file("etc/hosts"),
+        ];
+        assert!(check_no_dir_replaced(&scratch, &[(Path::new("root"), "/", &fine)]).is_ok());
+        let tmp = [file("tmp")];
+        assert!(check_no_dir_replaced(&["app"], &[(Path::new("t"), "/tmp", &tmp)]).is_ok());
     }
 
     #[test]

@@ -1182,9 +1182,18 @@ fn included_trees_land_in_the_image_with_links_as_links() {
     let layout = work.path().join("layout");
     let layout_arg = layout.display().to_string();
     let include = r#"image.include=[{from="static",to="/app/static"}]"#;
+    // A numeric user with a named group: /etc/group names it, or umoci cannot unpack.
     let out = cli_without_rig(
         root,
-        &["build", "--set", include, "--oci-layout", &layout_arg],
+        &[
+            "build",
+            "--set",
+            include,
+            "--set",
+            r#"image.user="1000:nogroup""#,
+            "--oci-layout",
+            &layout_arg,
+        ],
         None,
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -1216,6 +1225,21 @@ fn included_trees_land_in_the_image_with_links_as_links() {
         assert_eq!(std::fs::read_link(&p).unwrap(), Path::new(target));
     }
     assert!(bundle.join("rootfs/app/hello").is_file());
+    let cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(bundle.join("config.json")).unwrap())
+            .unwrap();
+    assert_eq!(cfg["process"]["user"]["uid"], 1000);
+    assert_eq!(cfg["process"]["user"]["gid"], 65534);
+
+    // A file over a directory of the image is refused, naming the include and the directory.
+    let over = r#"image.include=[{from="static/index.html",to="/app"}]"#;
+    let out = cli_without_rig(root, &["build", "--set", over], None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(r#"include.0.to` = "/app" puts a file at /app"#),
+        "{stderr}"
+    );
 
     // An include over the binary's own path is refused, by name.
     let over = r#"image.include=[{from="static",to="/app/hello"}]"#;
