@@ -2,13 +2,19 @@
 //! (`SOURCE_DATE_EPOCH`, else 0), a fixed gzip header. The same entries always give the same
 //! bytes, so the same digest (ko `tarBinary` fixes modes "so this isn't sensitive to umask").
 //!
-//! Pure: bytes in, bytes out. The tar is hashed (the `diff_id`) on one thread while it is
-//! compressed in 1 MiB chunks on the others (pigz-style: independent deflate chunks joined by
-//! sync flushes into one standard stream), so a layer costs about max(hash, compress / cores).
+//! Streamed: the tar is written (host files read as their entries are reached, never loaded
+//! whole) into 1 MiB chunks; each chunk is hashed in order (the `diff_id` and gzip CRC, on one
+//! thread) and compressed independently on the others (pigz-style: deflate chunks joined by
+//! sync flushes into one standard stream). At most a few chunks per thread are in flight, so a
+//! layer costs about its compressed size in memory, and about max(read + hash,
+//! compress / cores) in time.
 
 use std::collections::BTreeMap;
-use std::io;
-use std::sync::Arc;
+use std::io::{self, Read, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
 
 use super::Digest;
 use flate2::Compression;
@@ -20,6 +26,8 @@ pub enum EntryKind {
     Dir,
     /// A regular file with these contents.
     File(Arc<[u8]>),
+    /// A regular file of the host, of this size, read when its tar entry is written.
+    HostFile(PathBuf, u64),
     /// A symbolic link to this target, stored as written (relative or absolute).
     Symlink(String),
 }
@@ -41,6 +49,19 @@ impl Entry {
         Entry {
             path: normalize(&path.into()),
             kind: EntryKind::File(data.into()),
+            mode,
+        }
+    }
+    /// A regular file read from `src` (of `size` bytes) while the layer is written.
+    pub fn host_file(
+        path: impl Into<String>,
+        src: impl Into<PathBuf>,
+        size: u64,
+        mode: u32,
+    ) -> Entry {
+        Entry {
+            path: normalize(&path.into()),
+            kind: EntryKind::HostFile(src.into(), size),
             mode,
         }
     }
@@ -73,7 +94,7 @@ fn normalize(path: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct Layer {
     /// The gzip bytes (the blob).
-    pub bytes: Arc<[u8]>,
+    pub bytes: bytes::Bytes,
     /// sha256 of the gzip bytes.
     pub digest: Digest,
     /// sha256 of the uncompressed tar (the config's `rootfs.diff_ids`).
@@ -99,9 +120,9 @@ impl Default for LayerOptions {
 /// Builds a layer from `entries`: parent directories are added (mode 0755) where missing,
 /// entries are sorted by path, later duplicates replace earlier ones.
 ///
-/// The entries are taken by value so that each file's bytes can be freed once they are in
-/// the tar, and the tar is freed before the gzip stream is put together from its compressed
-/// chunks: a layer then peaks at about its tar plus its compressed size, not five copies.
+/// The tar is never held whole: it is cut into [`DEFLATE_CHUNK`] chunks as it is written, and
+/// each chunk is hashed and compressed and then freed; host files are read as their entries
+/// are written. Memory is the compressed layer plus a few chunks per thread.
 pub fn build(entries: Vec<Entry>, opts: LayerOptions) -> io::Result<Layer> {
     let mut all: BTreeMap<String, Entry> = BTreeMap::new();
     let mut parents: BTreeMap<String, Entry> = BTreeMap::new();
@@ -122,15 +143,142 @@ pub fn build(entries: Vec<Entry>, opts: LayerOptions) -> io::Result<Layer> {
         all.entry(path).or_insert(e);
     }
 
-    let mut tar = tar::Builder::new(Vec::with_capacity(estimate(&all)));
+    let level = opts.level.min(9);
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    // Chunks between the tar writer and the gzip stream: each holds a token until it is in
+    // the stream, so at most this many (plus one being filled) exist at once.
+    let in_flight = 2 * threads + 2;
+    let failed = AtomicBool::new(false);
+
+    let (tokens_tx, tokens_rx) = sync_channel::<()>(in_flight);
+    for _ in 0..in_flight {
+        let _ = tokens_tx.send(());
+    }
+    let (hash_tx, hash_rx) = sync_channel::<Arc<Vec<u8>>>(in_flight);
+    let (job_tx, job_rx) = sync_channel::<(usize, Arc<Vec<u8>>, bool)>(in_flight);
+    let job_rx = Mutex::new(job_rx);
+    let (done_tx, done_rx) = sync_channel::<(usize, io::Result<Vec<u8>>)>(in_flight);
+
+    std::thread::scope(|s| {
+        // The uncompressed digest, CRC and length, in stream order.
+        let hasher = s.spawn(move || {
+            let mut sha = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+            let mut crc = flate2::Crc::new();
+            let mut len = 0u64;
+            for chunk in hash_rx {
+                sha.update(&chunk);
+                crc.update(&chunk);
+                len += chunk.len() as u64;
+            }
+            (digest_of(sha), crc.sum(), len)
+        });
+        for _ in 0..threads {
+            let done_tx = done_tx.clone();
+            let job_rx = &job_rx;
+            s.spawn(move || {
+                loop {
+                    let job = job_rx.lock().ok().and_then(|rx| rx.recv().ok());
+                    let Some((i, chunk, last)) = job else { return };
+                    let out = std::panic::catch_unwind(|| deflate_chunk(&chunk, level, last))
+                        .unwrap_or_else(|_| Err(io::Error::other("compression thread panicked")));
+                    drop(chunk);
+                    if done_tx.send((i, out)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        // The gzip stream: the compressed chunks appended in order as they come, each freed
+        // and its token given back once it is in place. A single-member gzip with a fixed
+        // header (no name, mtime 0, OS 255); CRC32 and ISIZE follow.
+        let failed = &failed;
+        let collector = s.spawn(move || -> io::Result<(Vec<u8>, usize)> {
+            let mut gz = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, gzip_xfl(opts.level), 255];
+            let mut next = 0;
+            let mut early: BTreeMap<usize, Vec<u8>> = BTreeMap::new();
+            let mut error = None;
+            for (i, out) in done_rx {
+                match out {
+                    Ok(part) if error.is_none() => {
+                        early.insert(i, part);
+                        while let Some(part) = early.remove(&next) {
+                            gz.extend_from_slice(&part);
+                            drop(part);
+                            next += 1;
+                            let _ = tokens_tx.send(());
+                        }
+                    }
+                    Ok(_) => {
+                        let _ = tokens_tx.send(());
+                    }
+                    Err(e) => {
+                        failed.store(true, Ordering::Relaxed);
+                        for _ in 0..=early.len() {
+                            let _ = tokens_tx.send(());
+                        }
+                        early.clear();
+                        error.get_or_insert(e);
+                    }
+                }
+            }
+            match error {
+                Some(e) => Err(e),
+                None if early.is_empty() => Ok((gz, next)),
+                None => Err(io::Error::other("missing compressed chunk")),
+            }
+        });
+
+        let sink = ChunkSink {
+            buf: Vec::with_capacity(DEFLATE_CHUNK),
+            next: 0,
+            tokens: tokens_rx,
+            hash: hash_tx,
+            jobs: job_tx,
+            failed,
+        };
+        let written = write_tar(all, opts.mtime, sink).and_then(ChunkSink::finish);
+        // The sink is gone: the hasher and the workers see their channels close.
+        let (diff_id, crc, tar_len) = hasher
+            .join()
+            .map_err(|_| io::Error::other("hash thread panicked"))?;
+        let gz = collector
+            .join()
+            .map_err(|_| io::Error::other("compression thread panicked"))?;
+        let chunks = written?;
+        let (mut gz, parts) = gz?;
+        if parts != chunks {
+            return Err(io::Error::other("missing compressed chunk"));
+        }
+        gz.extend_from_slice(&crc.to_le_bytes());
+        gz.extend_from_slice(&(tar_len as u32).to_le_bytes());
+        gz.shrink_to_fit();
+        let digest = sha256(&gz);
+        Ok(Layer {
+            bytes: bytes::Bytes::from(gz),
+            digest,
+            diff_id,
+        })
+    })
+}
+
+/// Writes the sorted entries as a tar into `sink`.
+fn write_tar(
+    all: BTreeMap<String, Entry>,
+    mtime: u64,
+    sink: ChunkSink<'_>,
+) -> io::Result<ChunkSink<'_>> {
+    let mut tar = tar::Builder::new(sink);
     tar.mode(tar::HeaderMode::Deterministic);
     for (path, e) in all {
         let mut h = tar::Header::new_gnu();
         h.set_uid(0);
         h.set_gid(0);
-        h.set_mtime(opts.mtime);
+        h.set_mtime(mtime);
         h.set_mode(e.mode);
-        match &e.kind {
+        match e.kind {
             EntryKind::Dir => {
                 h.set_entry_type(tar::EntryType::Directory);
                 h.set_size(0);
@@ -141,6 +289,20 @@ pub fn build(entries: Vec<Entry>, opts: LayerOptions) -> io::Result<Layer> {
                 h.set_size(data.len() as u64);
                 tar.append_data(&mut h, &path, &data[..])?;
             }
+            EntryKind::HostFile(src, size) => {
+                h.set_entry_type(tar::EntryType::Regular);
+                h.set_size(size);
+                let file = std::fs::File::open(&src).map_err(|e| in_file(&src, e))?;
+                let reader = ExactReader {
+                    inner: io::BufReader::with_capacity(
+                        (size as usize).clamp(8 * 1024, DEFLATE_CHUNK),
+                        file.take(size),
+                    ),
+                    left: size,
+                    src: &src,
+                };
+                tar.append_data(&mut h, &path, reader)?;
+            }
             EntryKind::Symlink(target) => {
                 h.set_entry_type(tar::EntryType::Symlink);
                 h.set_size(0);
@@ -149,50 +311,100 @@ pub fn build(entries: Vec<Entry>, opts: LayerOptions) -> io::Result<Layer> {
             }
         }
     }
-    let tar = tar.into_inner()?;
-    let tar_len = tar.len();
-
-    // The uncompressed digest and CRC on one thread while the compressor threads work.
-    let (diff_id, crc, body) = std::thread::scope(|s| {
-        let hasher = s.spawn(|| {
-            let mut crc = flate2::Crc::new();
-            crc.update(&tar);
-            (sha256(&tar), crc.sum())
-        });
-        let body = deflate_parallel(&tar, opts.level.min(9));
-        let (diff_id, crc) = hasher
-            .join()
-            .map_err(|_| io::Error::other("hash thread panicked"))?;
-        Ok::<_, io::Error>((diff_id, crc, body?))
-    })?;
-    drop(tar);
-
-    // A single-member gzip: fixed header (no name, mtime 0, OS 255), deflate, CRC32, ISIZE.
-    // Each compressed chunk is freed as soon as it is copied in.
-    let mut gz = Vec::with_capacity(body.iter().map(Vec::len).sum::<usize>() + 18);
-    gz.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, gzip_xfl(opts.level), 255]);
-    for part in body {
-        gz.extend_from_slice(&part);
-    }
-    gz.extend_from_slice(&crc.to_le_bytes());
-    gz.extend_from_slice(&(tar_len as u32).to_le_bytes());
-    let digest = sha256(&gz);
-    Ok(Layer {
-        bytes: gz.into(),
-        digest,
-        diff_id,
-    })
+    tar.into_inner()
 }
 
-fn estimate(all: &BTreeMap<String, Entry>) -> usize {
-    all.values()
-        .map(|e| match &e.kind {
-            EntryKind::File(d) => d.len() + 1024,
-            EntryKind::Dir => 512,
-            EntryKind::Symlink(t) => 1536 + t.len(),
-        })
-        .sum::<usize>()
-        + 2048
+fn in_file(src: &std::path::Path, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("{}: {e}", src.display()))
+}
+
+/// A host file's bytes, exactly as many as its tar header says: a file that shrank since it
+/// was listed is an error rather than a short (corrupt) entry; one that grew is cut.
+struct ExactReader<'a, R> {
+    inner: R,
+    left: u64,
+    src: &'a std::path::Path,
+}
+
+impl<R: Read> Read for ExactReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.left == 0 || buf.is_empty() {
+            return Ok(0);
+        }
+        let n = self.inner.read(buf).map_err(|e| in_file(self.src, e))?;
+        if n == 0 {
+            return Err(in_file(
+                self.src,
+                io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the file got shorter while the layer was written",
+                ),
+            ));
+        }
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+/// The tar's destination: fills [`DEFLATE_CHUNK`]-byte chunks and hands each full one to the
+/// hasher and the compressors. A full chunk is sent only once more bytes follow, so the last
+/// chunk (the only one that ends the deflate stream) is known: the chunks are exactly
+/// `tar.chunks(DEFLATE_CHUNK)`, whatever the writes.
+struct ChunkSink<'a> {
+    buf: Vec<u8>,
+    next: usize,
+    tokens: Receiver<()>,
+    hash: SyncSender<Arc<Vec<u8>>>,
+    jobs: SyncSender<(usize, Arc<Vec<u8>>, bool)>,
+    failed: &'a AtomicBool,
+}
+
+impl ChunkSink<'_> {
+    fn send(&mut self, last: bool) -> io::Result<()> {
+        let gone = || io::Error::other("layer compression stopped");
+        if self.failed.load(Ordering::Relaxed) {
+            return Err(gone());
+        }
+        self.tokens.recv().map_err(|_| gone())?;
+        let chunk = Arc::new(std::mem::replace(
+            &mut self.buf,
+            if last {
+                Vec::new()
+            } else {
+                Vec::with_capacity(DEFLATE_CHUNK)
+            },
+        ));
+        self.hash.send(chunk.clone()).map_err(|_| gone())?;
+        self.jobs
+            .send((self.next, chunk, last))
+            .map_err(|_| gone())?;
+        self.next += 1;
+        Ok(())
+    }
+
+    /// Sends the last chunk (empty for an empty tar); the number of chunks.
+    fn finish(mut self) -> io::Result<usize> {
+        self.send(true)?;
+        Ok(self.next)
+    }
+}
+
+impl Write for ChunkSink<'_> {
+    fn write(&mut self, mut data: &[u8]) -> io::Result<usize> {
+        let n = data.len();
+        while !data.is_empty() {
+            if self.buf.len() == DEFLATE_CHUNK {
+                self.send(false)?;
+            }
+            let take = (DEFLATE_CHUNK - self.buf.len()).min(data.len());
+            self.buf.extend_from_slice(&data[..take]);
+            data = &data[take..];
+        }
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// gzip's XFL byte: 2 = best compression, 4 = fastest (what gzip itself writes).
@@ -208,49 +420,6 @@ fn gzip_xfl(level: u32) -> u8 {
 /// flushes (as pigz does): the result is one ordinary deflate stream, identical for the same
 /// input whatever the number of threads.
 pub const DEFLATE_CHUNK: usize = 1 << 20;
-
-/// The compressed chunks, in order; concatenated they are one deflate stream.
-fn deflate_parallel(data: &[u8], level: u32) -> io::Result<Vec<Vec<u8>>> {
-    let chunks: Vec<&[u8]> = if data.is_empty() {
-        vec![data]
-    } else {
-        data.chunks(DEFLATE_CHUNK).collect()
-    };
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(chunks.len());
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut parts: Vec<Option<Vec<u8>>> = vec![None; chunks.len()];
-    let results = std::sync::Mutex::new(&mut parts);
-    std::thread::scope(|s| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                s.spawn(|| -> io::Result<()> {
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(chunk) = chunks.get(i) else {
-                            return Ok(());
-                        };
-                        let out = deflate_chunk(chunk, level, i + 1 == chunks.len())?;
-                        if let Ok(mut r) = results.lock() {
-                            r[i] = Some(out);
-                        }
-                    }
-                })
-            })
-            .collect();
-        for w in workers {
-            w.join()
-                .map_err(|_| io::Error::other("compression thread panicked"))??;
-        }
-        Ok::<(), io::Error>(())
-    })?;
-    parts
-        .into_iter()
-        .map(|p| p.ok_or_else(|| io::Error::other("missing compressed chunk")))
-        .collect()
-}
 
 fn deflate_chunk(chunk: &[u8], level: u32, last: bool) -> io::Result<Vec<u8>> {
     let mut c = flate2::Compress::new(Compression::new(level), false);
@@ -281,6 +450,10 @@ fn deflate_chunk(chunk: &[u8], level: u32, last: bool) -> io::Result<Vec<u8>> {
 pub fn sha256(bytes: &[u8]) -> Digest {
     let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes);
     Digest(format!("sha256:{}", hex::encode(d.as_ref())))
+}
+
+fn digest_of(ctx: aws_lc_rs::digest::Context) -> Digest {
+    Digest(format!("sha256:{}", hex::encode(ctx.finish().as_ref())))
 }
 
 #[cfg(test)]
@@ -382,6 +555,91 @@ mod tests {
         std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&l.bytes[..]), &mut raw)
             .unwrap();
         assert_eq!(sha256(&raw), l.diff_id);
+    }
+
+    /// The layer as the one-shot builder made it: the whole tar cut into `DEFLATE_CHUNK`
+    /// chunks, each deflated alone (sync flush, the last finished), in one gzip member.
+    fn one_shot(tar: &[u8], level: u32) -> Vec<u8> {
+        let chunks: Vec<&[u8]> = tar.chunks(DEFLATE_CHUNK).collect();
+        let mut gz = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, gzip_xfl(level), 255];
+        for (i, c) in chunks.iter().enumerate() {
+            gz.extend(deflate_chunk(c, level, i + 1 == chunks.len()).unwrap());
+        }
+        let mut crc = flate2::Crc::new();
+        crc.update(tar);
+        gz.extend_from_slice(&crc.sum().to_le_bytes());
+        gz.extend_from_slice(&(tar.len() as u32).to_le_bytes());
+        gz
+    }
+
+    #[test]
+    fn streamed_host_files_give_the_one_shot_bytes_at_every_chunk_boundary() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut x: u32 = 7;
+        // One header (512) + data + the 1024-byte end: tars of exactly 1 and 2 chunks, one
+        // byte over and under, and a small one.
+        for size in [
+            DEFLATE_CHUNK - 1536,
+            2 * DEFLATE_CHUNK - 1536,
+            2 * DEFLATE_CHUNK - 1535,
+            2 * DEFLATE_CHUNK - 2048,
+            3 * DEFLATE_CHUNK + 5,
+            10,
+        ] {
+            let data: Vec<u8> = (0..size)
+                .map(|i| {
+                    x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                    if i % 4 == 0 { (x >> 24) as u8 } else { b'z' }
+                })
+                .collect();
+            let src = dir.path().join(format!("f{size}"));
+            std::fs::write(&src, &data).unwrap();
+            let streamed = build(
+                vec![Entry::host_file("data/f", &src, size as u64, 0o644)],
+                LayerOptions::default(),
+            )
+            .unwrap();
+            let in_memory = build(
+                vec![Entry::file("data/f", data.clone(), 0o644)],
+                LayerOptions::default(),
+            )
+            .unwrap();
+            assert_eq!(streamed.digest, in_memory.digest, "{size}");
+            let mut tar = Vec::new();
+            std::io::Read::read_to_end(
+                &mut flate2::read::GzDecoder::new(&streamed.bytes[..]),
+                &mut tar,
+            )
+            .unwrap();
+            assert_eq!(sha256(&tar), streamed.diff_id, "{size}");
+            assert!(
+                one_shot(&tar, 6) == streamed.bytes[..],
+                "{size}: not the one-shot bytes"
+            );
+            assert_eq!(sha256(&streamed.bytes), streamed.digest);
+        }
+    }
+
+    #[test]
+    fn a_host_file_that_shrank_or_vanished_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("short.bin");
+        std::fs::write(&src, vec![1u8; 3 * DEFLATE_CHUNK]).unwrap();
+        // Listed at 5 MiB, 3 MiB on disk: no short (corrupt) entry.
+        let err = build(
+            vec![Entry::host_file("x", &src, 5 * DEFLATE_CHUNK as u64, 0o644)],
+            LayerOptions::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("short.bin"), "{err}");
+        assert!(err.to_string().contains("shorter"), "{err}");
+        let gone = dir.path().join("gone.bin");
+        let err = build(
+            vec![Entry::host_file("x", &gone, 1, 0o644)],
+            LayerOptions::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("gone.bin"), "{err}");
     }
 
     #[test]

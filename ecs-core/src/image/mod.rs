@@ -335,13 +335,13 @@ pub struct Blob {
     /// Size in bytes.
     pub size: u64,
     /// Contents.
-    pub data: Arc<[u8]>,
+    pub data: bytes::Bytes,
     /// Where it came from (base layers).
     pub origin: Option<BlobOrigin>,
 }
 
 impl Blob {
-    fn new(media_type: &str, data: Arc<[u8]>, digest: Digest) -> Blob {
+    fn new(media_type: &str, data: bytes::Bytes, digest: Digest) -> Blob {
         Blob {
             media_type: media_type.to_string(),
             size: data.len() as u64,
@@ -776,9 +776,11 @@ fn check_binary_not_covered(bin: &str, include: &[Entry]) -> Result<(), ImageErr
 fn file_entry(src: &Path, to: &str, meta: &std::fs::Metadata) -> Result<Entry, ImageError> {
     use std::os::unix::fs::PermissionsExt;
     let exec = meta.permissions().mode() & 0o111 != 0;
-    Ok(Entry::file(
+    // Read while the layer is written, not now: a big file is never held in memory whole.
+    Ok(Entry::host_file(
         to,
-        read(src)?,
+        src,
+        meta.len(),
         if exec { 0o755 } else { 0o644 },
     ))
 }
@@ -924,7 +926,7 @@ pub fn assemble(
         labels,
         created,
     };
-    let config_bytes: Arc<[u8]> =
+    let config_bytes: bytes::Bytes =
         manifest::config_json(base.map(|b| &b.config), &infos, &spec)?.into();
     let config = Blob::new(
         manifest::CONFIG,
@@ -1124,6 +1126,7 @@ mod tests {
                 let kind = match e.kind {
                     layer::EntryKind::Dir => "dir".to_string(),
                     layer::EntryKind::File(d) => format!("file {}", d.len()),
+                    layer::EntryKind::HostFile(_, len) => format!("file {len}"),
                     layer::EntryKind::Symlink(t) => format!("-> {t}"),
                 };
                 (e.path, kind)

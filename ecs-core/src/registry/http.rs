@@ -9,7 +9,6 @@
 //! [`Credentials`] redacts itself in `Debug`, and the `Authorization` header is marked
 //! sensitive.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
@@ -563,7 +562,7 @@ impl Registry {
         &self,
         repo: &str,
         digest: &Digest,
-        data: &Arc<[u8]>,
+        data: &bytes::Bytes,
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<(), RegistryError> {
         let what = format!("upload of {digest}");
@@ -575,7 +574,7 @@ impl Registry {
         &self,
         repo: &str,
         digest: &Digest,
-        data: &Arc<[u8]>,
+        data: &bytes::Bytes,
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<Attempt<()>, RegistryError> {
         let scope = push_scope(repo);
@@ -602,7 +601,7 @@ impl Registry {
         };
 
         // Zero-copy views of the blob for every request body (and every retry).
-        let data = bytes::Bytes::from_owner(data.clone());
+        let data = data.clone();
         let monolithic = data.len() <= CHUNK_THRESHOLD;
         if !monolithic {
             for (i, chunk) in data.chunks(CHUNK_SIZE).enumerate() {
