@@ -582,6 +582,19 @@ pub(crate) fn check_table(
     }
 }
 
+/// Records `problem` at `path` + `key` (a list index or a table key below `path`).
+fn error_below(
+    errors: &mut Vec<ConfigError>,
+    path: &mut Vec<String>,
+    key: &str,
+    origin: &Origin,
+    problem: Problem,
+) {
+    path.push(key.to_string());
+    errors.push(ConfigError::new(path_key(path), origin.clone(), problem));
+    path.pop();
+}
+
 fn check_value(
     value: &mut Value,
     ty: Ty,
@@ -615,16 +628,11 @@ fn check_value(
                     if item.is_string() {
                         continue;
                     }
-                    path.push(i.to_string());
-                    errors.push(ConfigError::new(
-                        path_key(path),
-                        origin.clone(),
-                        Problem::WrongType {
-                            expected: "a string".into(),
-                            found: describe(item),
-                        },
-                    ));
-                    path.pop();
+                    let problem = Problem::WrongType {
+                        expected: "a string".into(),
+                        found: describe(item),
+                    };
+                    error_below(errors, path, &i.to_string(), origin, problem);
                     *item = Value::Null;
                 }
                 true
@@ -640,16 +648,11 @@ fn check_value(
                         Value::Number(n) => *v = Value::String(n.to_string()),
                         Value::Bool(b) => *v = Value::String(b.to_string()),
                         other => {
-                            path.push(k.clone());
-                            errors.push(ConfigError::new(
-                                path_key(path),
-                                origin.clone(),
-                                Problem::WrongType {
-                                    expected: "a string".into(),
-                                    found: describe(other),
-                                },
-                            ));
-                            path.pop();
+                            let problem = Problem::WrongType {
+                                expected: "a string".into(),
+                                found: describe(other),
+                            };
+                            error_below(errors, path, k, origin, problem);
                             ok = false;
                         }
                     }
@@ -673,17 +676,12 @@ fn check_value(
                                 if map.contains_key(key) {
                                     continue;
                                 }
-                                path.push(key.to_string());
-                                errors.push(ConfigError::new(
-                                    path_key(path),
-                                    origin.clone(),
-                                    Problem::Required {
-                                        reason: "each include needs `from` and `to`".into(),
-                                        help: "write { from = \"static\", to = \"/app/static\" }"
-                                            .into(),
-                                    },
-                                ));
-                                path.pop();
+                                let problem = Problem::Required {
+                                    reason: "each include needs `from` and `to`".into(),
+                                    help: "write { from = \"static\", to = \"/app/static\" }"
+                                        .into(),
+                                };
+                                error_below(errors, path, key, origin, problem);
                                 ok = false;
                             }
                         }
