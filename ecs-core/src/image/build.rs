@@ -82,6 +82,44 @@ fn sysroot() -> Option<PathBuf> {
         .then(|| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
 }
 
+/// Whether cargo, run in `cwd`, sees target-specific rustflags for `triple`: the
+/// `target.<triple>.rustflags` variable, or `rustflags` under `target.<triple>` or any
+/// `target.'cfg(…)'` table in the config files cargo reads (`.cargo/config.toml` in `cwd` and
+/// each parent, then `$CARGO_HOME`). A cfg table is counted without being evaluated.
+fn config_has_target_rustflags(cwd: &Path, triple: &str) -> bool {
+    let var = format!(
+        "CARGO_TARGET_{}_RUSTFLAGS",
+        triple.to_ascii_uppercase().replace(['-', '.'], "_")
+    );
+    if std::env::var_os(var).is_some() {
+        return true;
+    }
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    let dirs = cwd.ancestors().map(|d| d.join(".cargo")).chain(cargo_home);
+    for dir in dirs {
+        for name in ["config.toml", "config"] {
+            let Ok(text) = std::fs::read_to_string(dir.join(name)) else {
+                continue;
+            };
+            let Ok(doc) = text.parse::<toml::Table>() else {
+                continue;
+            };
+            let Some(targets) = doc.get("target").and_then(toml::Value::as_table) else {
+                continue;
+            };
+            let found = targets.iter().any(|(k, v)| {
+                (k == triple || k.starts_with("cfg(")) && v.get("rustflags").is_some()
+            });
+            if found {
+                return true;
+            }
+        }
+    }
+    false
+}
+
 /// Runs `cargo build` and returns the path of the built binary.
 pub fn cargo_build(b: &CargoBuild<'_>) -> Result<PathBuf, ImageError> {
     let root = sysroot();
@@ -135,14 +173,22 @@ pub fn cargo_build(b: &CargoBuild<'_>) -> Result<PathBuf, ImageError> {
         // the environment replaces config rustflags, so append to it when set; else add ours
         // through --config so the user's config rustflags are kept.
         let flag = "-C target-feature=+crt-static";
+        let ours = "[\"-C\", \"target-feature=+crt-static\"]";
         match std::env::var("RUSTFLAGS") {
             Ok(existing) if !existing.trim().is_empty() => {
                 cmd.env("RUSTFLAGS", format!("{existing} {flag}"));
             }
             _ => {
-                cmd.arg("--config").arg(format!(
-                    "target.{triple}.rustflags=[\"-C\", \"target-feature=+crt-static\"]"
-                ));
+                // --config arrays are joined with the config files' ones, but
+                // target.<triple|cfg>.rustflags, when set anywhere, hide build.rustflags: add
+                // ours where the user's flags are, so both apply.
+                let cwd = std::env::current_dir().unwrap_or_default();
+                let key = if config_has_target_rustflags(&cwd, &triple) {
+                    format!("target.{triple}.rustflags")
+                } else {
+                    "build.rustflags".to_string()
+                };
+                cmd.arg("--config").arg(format!("{key}={ours}"));
             }
         }
     }
