@@ -156,12 +156,14 @@ pub enum ImageError {
         path: PathBuf,
     },
     /// A single file included as `/`.
-    #[error("`image.include` puts the file {} at `/`, which is the image's root directory", path.display())]
+    #[error("`package.metadata.ecs.image.include.{index}.to` = \"/\" puts the file {} at the image's root directory", path.display())]
     #[diagnostic(
         code(cargo_ecs::image::include_file_at_root),
         help("name the file's path in the image, such as to = \"/app/config.toml\"")
     )]
     IncludeFileAtRoot {
+        /// The include's position in `image.include`.
+        index: usize,
         /// The file.
         path: PathBuf,
     },
@@ -178,16 +180,26 @@ pub enum ImageError {
         path: PathBuf,
     },
     /// An include lands on the binary's path.
-    #[error("`image.include` puts {path} over the binary {binary}")]
+    #[error("`package.metadata.ecs.image.include.{index}.to` puts {path} over the binary {binary}")]
     #[diagnostic(
         code(cargo_ecs::image::include_covers_binary),
         help("the entrypoint is {binary}; give the include another `to`, such as \"/app/static\"")
     )]
     IncludeCoversBinary {
+        /// The include's position in `image.include`.
+        index: usize,
         /// The path the include writes.
         path: String,
         /// The binary's path.
         binary: String,
+    },
+    /// Several problems with `image.include`, all found before anything was built.
+    #[error("`image.include` has {} problems", problems.len())]
+    #[diagnostic(code(cargo_ecs::image::includes))]
+    Includes {
+        /// Each problem.
+        #[related]
+        problems: Vec<ImageError>,
     },
     /// An include puts a file or link where the image has a directory.
     #[error(
@@ -240,7 +252,7 @@ pub enum ImageError {
     #[diagnostic(
         code(cargo_ecs::image::source_date_epoch),
         help(
-            "set it to a whole number of seconds since 1970-01-01 UTC (before the year 10000), such as `$(git log -1 --format=%ct)`, or unset it"
+            "set it to a whole number of seconds since 1970-01-01 UTC (at most 253402207200, 9999-12-30T22:00:00Z), such as `$(git log -1 --format=%ct)`, or unset it"
         )
     )]
     BadSourceDateEpoch {
@@ -480,7 +492,7 @@ impl BuildRequest {
 }
 
 /// The value of `SOURCE_DATE_EPOCH`: unset or empty is `None`; anything but a whole number
-/// of seconds that is a time (before the year 10000) is an error naming the value, as
+/// of seconds that is a time (at most 9999-12-30T22:00:00Z, the timestamp range) is an error naming the value, as
 /// <https://reproducible-builds.org/specs/source-date-epoch/> asks.
 pub fn source_date_epoch(value: Option<&str>) -> Result<Option<u64>, ImageError> {
     let Some(raw) = value else { return Ok(None) };
@@ -529,6 +541,8 @@ fn git(dir: &Path, args: &[&str]) -> Option<String> {
 
 /// Builds the binary and assembles the image.
 pub async fn build(req: &BuildRequest) -> Result<BuiltImage, ImageError> {
+    // A mistake in `image.include` is found before the compiler runs, all of it at once.
+    check_includes(req)?;
     let binary = match &req.cargo.prebuilt {
         Some(p) => p.clone(),
         None => {
@@ -648,37 +662,98 @@ pub fn system_files(user: &str) -> (String, String) {
 /// cannot make the walk loop, and a link to a host file does not copy that file into the
 /// image. The `from` path itself is followed when it is a link. Sockets, FIFOs and devices
 /// cannot be carried in a layer and are an error rather than silently left out.
+#[cfg(test)]
 fn include_sets(req: &BuildRequest) -> Result<Vec<Vec<Entry>>, ImageError> {
-    let dir = req.package_dir();
-    let mut sets = Vec::new();
-    for inc in &req.image.include {
-        let mut out = Vec::new();
-        let from = dir.join(&inc.from);
-        let meta = std::fs::metadata(&from).map_err(|source| {
-            if source.kind() == std::io::ErrorKind::NotFound {
-                ImageError::IncludeMissing { path: from.clone() }
-            } else {
-                ImageError::Read {
-                    path: from.clone(),
-                    source,
-                }
-            }
-        })?;
-        let to = inc.to.trim_end_matches('/');
-        if meta.is_file() {
-            if to.is_empty() {
-                return Err(ImageError::IncludeFileAtRoot { path: from.clone() });
-            }
-            out.push(file_entry(&from, to, &meta)?);
-        } else if meta.is_dir() {
-            out.push(Entry::dir(to, 0o755));
-            include_dir(&from, to, &mut out)?;
+    req.image
+        .include
+        .iter()
+        .enumerate()
+        .map(|(index, inc)| include_set(req, index, inc))
+        .collect()
+}
+
+/// The entries of the include at `index`.
+fn include_set(
+    req: &BuildRequest,
+    index: usize,
+    inc: &crate::config::Include,
+) -> Result<Vec<Entry>, ImageError> {
+    let mut out = Vec::new();
+    let from = req.package_dir().join(&inc.from);
+    let meta = std::fs::metadata(&from).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            ImageError::IncludeMissing { path: from.clone() }
         } else {
-            return Err(ImageError::IncludeSpecial { path: from.clone() });
+            ImageError::Read {
+                path: from.clone(),
+                source,
+            }
         }
-        sets.push(out);
+    })?;
+    let to = inc.to.trim_end_matches('/');
+    if meta.is_file() {
+        if to.is_empty() {
+            return Err(ImageError::IncludeFileAtRoot {
+                index,
+                path: from.clone(),
+            });
+        }
+        out.push(file_entry(&from, to, &meta)?);
+    } else if meta.is_dir() {
+        out.push(Entry::dir(to, 0o755));
+        include_dir(&from, to, &mut out)?;
+    } else {
+        return Err(ImageError::IncludeSpecial { path: from.clone() });
     }
-    Ok(sets)
+    Ok(out)
+}
+
+/// The directories of the layers cargo-ecs writes itself, with their parents: `app`, and
+/// on scratch `etc`, `tmp` and the CA bundle's.
+fn own_dirs(req: &BuildRequest) -> Vec<&'static str> {
+    let mut dirs = vec!["app"];
+    if req.image.base == BaseImage::Scratch {
+        dirs.extend(["etc", "tmp"]);
+        if req.image.ca_certificates {
+            dirs.extend(["etc/ssl", "etc/ssl/certs"]);
+        }
+    }
+    dirs
+}
+
+/// Every problem of `image.include` at once — a source that is missing or cannot go into a
+/// layer, a file at `/`, a path over the binary, a file over a directory — without building
+/// anything. [`build`] runs it before cargo; [`assemble`] checks the same again.
+pub fn check_includes(req: &BuildRequest) -> Result<(), ImageError> {
+    checked_include_sets(req).map(|_| ())
+}
+
+/// The entries of each include, once [`check_includes`]'s checks all pass.
+fn checked_include_sets(req: &BuildRequest) -> Result<Vec<Vec<Entry>>, ImageError> {
+    let bin = req.bin().to_string();
+    let mut problems = Vec::new();
+    let mut sets = Vec::new();
+    for (index, inc) in req.image.include.iter().enumerate() {
+        match include_set(req, index, inc) {
+            Ok(entries) => sets.push((index, inc, entries)),
+            Err(e) => problems.push(e),
+        }
+    }
+    for (index, _, entries) in &sets {
+        if let Err(e) = check_binary_not_covered(&bin, *index, entries) {
+            problems.push(e);
+        }
+    }
+    let views: Vec<(usize, &Path, &str, &[Entry])> = sets
+        .iter()
+        .map(|(i, inc, es)| (*i, inc.from.as_path(), inc.to.as_str(), es.as_slice()))
+        .collect();
+    problems.extend(dirs_replaced(&own_dirs(req), &views));
+    match problems.len() {
+        0 => Ok(sets.into_iter().map(|(_, _, entries)| entries).collect()),
+        1 => Err(problems.remove(0)),
+        _ => Err(ImageError::Includes { problems }),
+    }
 }
 
 #[cfg(test)]
@@ -692,12 +767,13 @@ fn include_entries(req: &BuildRequest) -> Result<Vec<Entry>, ImageError> {
 /// there (`/tmp`, `/etc/ssl/certs`). The image's directories are `own_dirs` (those cargo-ecs
 /// writes itself) and every directory an include makes or needs. `includes` holds each
 /// include's `from`, `to` and entries, in order.
-fn check_no_dir_replaced(
+fn dirs_replaced(
     own_dirs: &[&str],
-    includes: &[(&Path, &str, &[Entry])],
-) -> Result<(), ImageError> {
+    includes: &[(usize, &Path, &str, &[Entry])],
+) -> Vec<ImageError> {
+    let mut problems = Vec::new();
     let mut dirs: std::collections::BTreeSet<&str> = own_dirs.iter().copied().collect();
-    for e in includes.iter().flat_map(|(_, _, es)| es.iter()) {
+    for e in includes.iter().flat_map(|(_, _, _, es)| es.iter()) {
         if e.kind == layer::EntryKind::Dir {
             dirs.insert(&e.path);
         }
@@ -707,7 +783,7 @@ fn check_no_dir_replaced(
             p = parent;
         }
     }
-    for (index, (from, to, entries)) in includes.iter().enumerate() {
+    for (index, from, to, entries) in includes {
         for e in entries.iter() {
             let what = match e.kind {
                 layer::EntryKind::Dir => continue,
@@ -715,8 +791,8 @@ fn check_no_dir_replaced(
                 _ => "file",
             };
             if dirs.contains(e.path.as_str()) {
-                return Err(ImageError::IncludeReplacesDir {
-                    index,
+                problems.push(ImageError::IncludeReplacesDir {
+                    index: *index,
                     to: to.to_string(),
                     what,
                     path: format!("/{}", e.path),
@@ -727,7 +803,7 @@ fn check_no_dir_replaced(
             }
         }
     }
-    Ok(())
+    problems
 }
 
 /// Adds the tree under `src` at `dst`, links as links.
@@ -759,13 +835,14 @@ fn include_dir(src: &Path, dst: &str, out: &mut Vec<Entry>) -> Result<(), ImageE
 
 /// An include may add files anywhere, even replace the system files, but not at or around
 /// the binary's own path: the entrypoint would silently be something else.
-fn check_binary_not_covered(bin: &str, include: &[Entry]) -> Result<(), ImageError> {
+fn check_binary_not_covered(bin: &str, index: usize, include: &[Entry]) -> Result<(), ImageError> {
     let bin_path = format!("app/{bin}");
     let covered = include
         .iter()
         .find(|e| e.path == bin_path || e.path.starts_with(&format!("{bin_path}/")));
     match covered {
         Some(e) => Err(ImageError::IncludeCoversBinary {
+            index,
             path: format!("/{}", e.path),
             binary: format!("/{bin_path}"),
         }),
@@ -830,27 +907,7 @@ pub fn assemble(
         Entry::dir("app", 0o755),
         Entry::file(format!("app/{bin}"), data, 0o755),
     ];
-    let included = include_sets(req)?;
-    let all: Vec<Entry> = included.iter().flatten().cloned().collect();
-    check_binary_not_covered(&bin, &all)?;
-    drop(all);
-    // The directories of our own layers, with their parents: `app`, and on scratch `etc`,
-    // `tmp` and the CA bundle's.
-    let mut own_dirs = vec!["app"];
-    if base.is_none() {
-        own_dirs.extend(["etc", "tmp"]);
-        if req.image.ca_certificates {
-            own_dirs.extend(["etc/ssl", "etc/ssl/certs"]);
-        }
-    }
-    let sets: Vec<(&Path, &str, &[Entry])> = req
-        .image
-        .include
-        .iter()
-        .zip(&included)
-        .map(|(i, es)| (i.from.as_path(), i.to.as_str(), es.as_slice()))
-        .collect();
-    check_no_dir_replaced(&own_dirs, &sets)?;
+    let included = checked_include_sets(req)?;
     app.extend(included.into_iter().flatten());
     ours.push((format!("cargo-ecs: /app/{bin}"), app));
 
@@ -1305,6 +1362,58 @@ mod tests {
         assert!(read_ca_bundle(&path).is_ok());
     }
 
+    /// The first of [`dirs_replaced`]'s problems, the includes numbered in order.
+    fn check_no_dir_replaced(
+        own: &[&str],
+        includes: &[(&Path, &str, &[Entry])],
+    ) -> Result<(), ImageError> {
+        let numbered: Vec<_> = includes
+            .iter()
+            .enumerate()
+            .map(|(i, (from, to, es))| (i, *from, *to, *es))
+            .collect();
+        match dirs_replaced(own, &numbered).into_iter().next() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    #[test]
+    fn every_include_problem_is_reported_before_anything_is_built() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("static")).unwrap();
+        std::fs::write(root.join("plain.txt"), "x").unwrap();
+        let req = include_request(
+            root,
+            vec![
+                inc("plain.txt", "/app"),
+                inc("plain.txt", "/"),
+                inc("static", "/app/svc"),
+                inc("nope", "/x"),
+                inc("static", "/app/static"),
+            ],
+        );
+        let err = check_includes(&req).unwrap_err();
+        let ImageError::Includes { problems } = &err else {
+            panic!("{err:?}")
+        };
+        let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(problems.len(), 4, "{text:#?}");
+        for key in ["include.1.to", "include.2.to", "include.0.to"] {
+            assert!(text.iter().any(|t| t.contains(key)), "{key}: {text:#?}");
+        }
+        assert!(
+            problems
+                .iter()
+                .any(|p| matches!(p, ImageError::IncludeMissing { .. })),
+            "{text:#?}"
+        );
+        // The good ones alone pass.
+        let req = include_request(root, vec![inc("static", "/app/static")]);
+        check_includes(&req).unwrap();
+    }
+
     #[test]
     fn an_include_may_not_put_a_file_or_link_over_a_directory_of_the_image() {
         let scratch = ["app", "etc", "tmp", "etc/ssl", "etc/ssl/certs"];
@@ -1366,10 +1475,10 @@ mod tests {
     #[test]
     fn an_include_may_not_cover_the_binary() {
         let ok = [Entry::file("app/hello-data/x", b"x".to_vec(), 0o644)];
-        assert!(check_binary_not_covered("hello", &ok).is_ok());
+        assert!(check_binary_not_covered("hello", 0, &ok).is_ok());
         for path in ["app/hello", "app/hello/index.html"] {
             let e = [Entry::file(path, b"x".to_vec(), 0o644)];
-            let err = check_binary_not_covered("hello", &e).unwrap_err();
+            let err = check_binary_not_covered("hello", 0, &e).unwrap_err();
             assert!(
                 matches!(&err, ImageError::IncludeCoversBinary { binary, .. } if binary == "/app/hello"),
                 "{err:?}"
