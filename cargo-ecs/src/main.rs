@@ -25,7 +25,7 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            ui::to_stderr(&format!("error: cannot start the async runtime: {e}\n"));
             return ExitCode::from(1);
         }
     };

@@ -73,9 +73,9 @@ impl Ui {
 
     fn line(&self, line: String) {
         if self.bars.is_hidden() {
-            eprintln!("{line}");
+            to_stderr(&format!("{line}\n"));
         } else {
-            self.bars.suspend(|| eprintln!("{line}"));
+            self.bars.suspend(|| to_stderr(&format!("{line}\n")));
         }
     }
 
@@ -126,14 +126,14 @@ impl Ui {
                 "help": help,
                 "related": related,
             });
-            eprintln!("{json}");
+            to_stderr(&format!("{json}\n"));
         } else {
             let label = |severity: Option<Severity>| match severity {
                 Some(Severity::Warning) => self.paint("1;33", "warning:"),
                 Some(Severity::Advice) => self.paint("1;36", "note:"),
                 Some(Severity::Error) | None => self.paint("1;31", "error:"),
             };
-            eprint!("{}", error_text(report.handler(), &**report, None, &label));
+            to_stderr(&error_text(report.handler(), &**report, None, &label));
         }
     }
 
@@ -339,6 +339,15 @@ fn title(step: &str) -> String {
         Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
         None => String::new(),
     }
+}
+
+/// Writes a message to stderr. A reader that went away (`cargo ecs build 2>&1 | head -1`)
+/// must not stop the work, so a failed write is dropped, never a panic as in `eprintln!`.
+pub fn to_stderr(s: &str) {
+    use std::io::Write;
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr.write_all(s.as_bytes());
+    let _ = stderr.flush();
 }
 
 /// Writes data to stdout, the one place this crate does. A reader that closed the pipe early

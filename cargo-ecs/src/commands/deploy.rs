@@ -90,7 +90,7 @@ pub async fn run(args: DeployArgs, ctx: &Ctx) -> miette::Result<ExitCode> {
         ctx.ui.status(
             "Pushed",
             format!(
-                "{} ({} blobs uploaded, {}; {} already present)",
+                "{} ({} blob(s) uploaded, {}; {} already present)",
                 outcome.reference,
                 outcome.blobs_uploaded,
                 ecs_core::registry::http::human_bytes(outcome.bytes_uploaded),

@@ -1247,6 +1247,19 @@ fn included_trees_land_in_the_image_with_links_as_links() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("over the binary /app/hello"), "{stderr}");
+
+    // Several at once: every one named by its key, before cargo runs.
+    let many = r#"image.include=[{from="static",to="/app/hello"},{from="static/index.html",to="/"},{from="static/index.html",to="/tmp"}]"#;
+    let out = cli_without_rig(root, &["build", "--set", many], None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    for key in ["include.0.to", "include.1.to", "include.2.to"] {
+        assert!(stderr.contains(key), "{key}: {stderr}");
+    }
+    assert!(
+        !stderr.contains("Finished"),
+        "refused before cargo: {stderr}"
+    );
 }
 
 #[test]
@@ -1271,6 +1284,21 @@ fn a_closed_pipe_is_quiet_and_a_full_disk_is_an_error() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+
+    // `cargo ecs build 2>&1 | head -1`: the status lines' reader is gone; the build goes on
+    // (a panic in eprintln! was exit 101).
+    let mut child = cli()
+        .arg("-v")
+        .args(["--set", "image.tags=[\"stderr-closed\"]"])
+        .env_remove("RUST_BACKTRACE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("sha256:"));
 
     // `> /dev/full`: the digest is lost, so the build is not a success.
     let full = std::fs::OpenOptions::new()
@@ -1347,4 +1375,36 @@ fn bin_selects_one_of_several_binary_targets() {
         inspect["config"]["Entrypoint"],
         serde_json::json!(["/app/other"])
     );
+}
+
+#[test]
+fn rustflags_from_cargo_config_are_kept_beside_crt_static() {
+    let app = hello_copy();
+    // The build fails unless the user's flag reaches rustc; the scratch base fails it unless
+    // ours (+crt-static) does too.
+    let main_rs = app.path().join("src/main.rs");
+    let code = std::fs::read_to_string(&main_rs).unwrap();
+    std::fs::write(
+        &main_rs,
+        format!("{code}\n#[cfg(not(from_user_config))]\ncompile_error!(\"the user's rustflags were dropped\");\n"),
+    )
+    .unwrap();
+    std::fs::create_dir(app.path().join(".cargo")).unwrap();
+    for table in ["build", "target.x86_64-unknown-linux-gnu"] {
+        std::fs::write(
+            app.path().join(".cargo/config.toml"),
+            format!("[{table}]\nrustflags = [\"--cfg\", \"from_user_config\"]\n"),
+        )
+        .unwrap();
+        // cargo reads .cargo/config.toml from the directory it runs in.
+        let out = Command::new(ecs_e2e::cargo_ecs_bin())
+            .args(["ecs", "build"])
+            .current_dir(app.path())
+            .env("CARGO_TARGET_DIR", target_dir())
+            .env_remove("RUSTFLAGS")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "[{table}]: {stderr}");
+    }
 }
