@@ -402,13 +402,7 @@ fn duration_arg(s: &str) -> Result<String, String> {
 /// `--region`: checked when parsed, so a bad one is a usage error before anything is built.
 /// AWS region names are lowercase letters, digits and dashes (`us-east-1`, `eu-west-3`).
 fn region_name(s: &str) -> Result<String, String> {
-    let ok = !s.is_empty()
-        && s.len() <= 64
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !s.starts_with('-')
-        && !s.ends_with('-');
-    if ok {
+    if ecs_core::aws::is_region_name(s) {
         Ok(s.to_string())
     } else {
         Err(

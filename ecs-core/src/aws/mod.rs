@@ -72,6 +72,30 @@ pub enum AwsConfigError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// A region (from the environment or a profile) that is not a region name.
+    #[error("the AWS region `{value}` is not a region name")]
+    #[diagnostic(
+        code(cargo_ecs::aws::bad_region),
+        help(
+            "set AWS_REGION (or the profile's `region`, or --region) to a name such as us-east-1"
+        )
+    )]
+    BadRegion {
+        /// The value.
+        value: String,
+    },
+}
+
+/// Whether `name` can be an AWS region name: lowercase letters, digits and dashes
+/// (`us-east-1`, `eu-west-3`), neither starting nor ending with a dash.
+pub fn is_region_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
 }
 
 impl From<error::BadEndpoint> for AwsConfigError {
@@ -200,8 +224,15 @@ async fn load_from(
         loader = loader.endpoint_url(url);
     }
     let config = loader.load().await;
-    if config.region().is_none() {
-        return Err(AwsConfigError::NoRegion);
+    match config.region().map(|r| r.as_ref()) {
+        // An empty AWS_REGION is no region at all.
+        None | Some("") => return Err(AwsConfigError::NoRegion),
+        Some(r) if !is_region_name(r) => {
+            return Err(AwsConfigError::BadRegion {
+                value: r.to_string(),
+            });
+        }
+        Some(_) => {}
     }
     error::remember(&config);
     Ok(config)

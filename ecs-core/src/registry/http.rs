@@ -441,11 +441,22 @@ impl Registry {
         }
         // `what` is often the request itself: say it once.
         let last = match last.strip_prefix(what) {
-            Some(rest) => rest.trim_start_matches(": ").to_string(),
+            Some(rest) => rest.trim_start_matches(':').trim_start().to_string(),
             None => last,
         };
+        // With an endpoint override, say where the requests really went.
+        let authority = match (self.base.host_str(), self.base.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_string(),
+            (None, _) => self.base.to_string(),
+        };
+        let host = if authority == self.host {
+            self.host.clone()
+        } else {
+            format!("{} (through {})", self.host, authority)
+        };
         Err(RegistryError::GaveUp {
-            host: self.host.clone(),
+            host,
             what: what.to_string(),
             attempts: self.retry.attempts,
             last,

@@ -290,6 +290,16 @@ fn aws_connection_errors_are_short_and_name_the_endpoint() {
     let (code, _, stderr) = run(cargo_ecs(dir.path()).args(["render", "--region", ""]));
     assert_eq!(code, 2, "{stderr}");
     assert_short(&stderr, 3, &["--region", "us-east-1"]);
+    // The same mistake in the environment is caught before any work, with its own words.
+    let (code, _, stderr) = run(cargo_ecs(dir.path())
+        .env("AWS_REGION", "us east")
+        .arg("render"));
+    assert_eq!(code, 1, "{stderr}");
+    assert_short(
+        &stderr,
+        2,
+        &["`us east` is not a region name", "AWS_REGION"],
+    );
 }
 
 #[test]
