@@ -1166,15 +1166,29 @@ fn image_config(v: &mut V<'_>, ws: &Workspace) -> ImageConfig {
         }
     }
     let mut include = Vec::new();
+    // Where each `to` was first given (trailing `/` ignored): a second include at the same
+    // path would silently replace the first.
+    let mut first_to: std::collections::BTreeMap<String, usize> = Default::default();
     if let Some(Value::Array(items)) = v.get(&["image", "include"]) {
-        for (i, item) in items.iter().enumerate() {
+        for (index, item) in items.iter().enumerate() {
             if item.is_null() {
                 // Not a `{ from, to }` table with both keys: already reported.
                 continue;
             }
             let from = item.get("from").and_then(Value::as_str).unwrap_or_default();
             let to = item.get("to").and_then(Value::as_str).unwrap_or_default();
-            let i = i.to_string();
+            let i = index.to_string();
+            let normalized = to.trim_end_matches('/').to_string();
+            if let Some(first) = first_to.get(&normalized) {
+                v.invalid(
+                    &["image", "include", &i, "to"],
+                    format!("{to:?}"),
+                    format!("image.include.{first}.to already puts something at {to:?}"),
+                    "give each include its own `to`, or include the parent directory once",
+                );
+            } else {
+                first_to.insert(normalized, index);
+            }
             if !to.starts_with('/') {
                 v.invalid(
                     &["image", "include", &i, "to"],
@@ -2001,6 +2015,14 @@ mod tests {
         ));
         assert!(has(&e, &key("0.form")), "{e:?}");
         assert!(has(&e, &key("0.from")), "{e:?}");
+        // The same `to` twice: the second is named.
+        let e = errs(&format!(
+            "[package.metadata.ecs]\n{ROLE}[package.metadata.ecs.image]\n\
+             include = [{{ from = \"/etc/passwd\", to = \"/srv/x\" }}, \
+             {{ from = \"/etc/passwd\", to = \"/srv/x/\" }}]\n"
+        ));
+        assert!(has(&e, &key("1.to")), "{e:?}");
+        assert_eq!(e.len(), 1, "{e:?}");
     }
 
     #[test]
