@@ -63,6 +63,23 @@ pub fn default_triple(arch: Architecture, sysroot: Option<&Path>) -> String {
     }
 }
 
+/// A `--target` must build Linux code for the image's CPU: the ELF check would refuse the
+/// binary anyway, but only after a whole compile.
+fn check_target(triple: &str, arch: Architecture) -> Result<(), ImageError> {
+    let mut parts = triple.split('-');
+    let cpu = parts.next().unwrap_or_default();
+    let linux = parts.any(|p| p == "linux");
+    if cpu == arch.rust_arch() && linux {
+        Ok(())
+    } else {
+        Err(ImageError::TargetMismatch {
+            triple: triple.to_string(),
+            architecture: arch.oci_name(),
+            rust_arch: arch.rust_arch(),
+        })
+    }
+}
+
 fn target_installed(sysroot: &Path, triple: &str) -> bool {
     sysroot
         .join("lib/rustlib")
@@ -127,6 +144,7 @@ pub fn cargo_build(b: &CargoBuild<'_>) -> Result<PathBuf, ImageError> {
         Some(t) => t.clone(),
         None => default_triple(b.architecture, root.as_deref()),
     };
+    check_target(&triple, b.architecture)?;
     if let Some(root) = &root
         && !target_installed(root, &triple)
     {
@@ -289,6 +307,28 @@ pub fn check_binary(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_target_must_be_linux_for_the_image_cpu() {
+        for ok in ["x86_64-unknown-linux-gnu", "x86_64-unknown-linux-musl"] {
+            assert!(check_target(ok, Architecture::X86_64).is_ok(), "{ok}");
+        }
+        assert!(check_target("aarch64-unknown-linux-gnu", Architecture::Arm64).is_ok());
+        for bad in [
+            "aarch64-unknown-linux-gnu",
+            "x86_64-apple-darwin",
+            "x86_64-pc-windows-msvc",
+            "nope-nope-nope",
+            "",
+        ] {
+            let err = check_target(bad, Architecture::X86_64).unwrap_err();
+            assert!(
+                matches!(&err, ImageError::TargetMismatch { triple, .. } if triple == bad),
+                "{bad}: {err:?}"
+            );
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -94,6 +94,22 @@ pub enum ImageError {
         /// OCI architecture name.
         architecture: &'static str,
     },
+    /// `--target` names another CPU, or another OS, than the image's `architecture`.
+    #[error("--target {triple} does not build for linux/{architecture}, the image's architecture")]
+    #[diagnostic(
+        code(cargo_ecs::image::target_mismatch),
+        help(
+            "give a Linux target for {rust_arch} (such as {rust_arch}-unknown-linux-gnu), or set `architecture` to the target's CPU"
+        )
+    )]
+    TargetMismatch {
+        /// The --target given.
+        triple: String,
+        /// OCI architecture name.
+        architecture: &'static str,
+        /// The CPU name in Rust target triples.
+        rust_arch: &'static str,
+    },
     /// The binary is not an ELF file.
     #[error("{} is not a Linux ELF executable: {reason}", path.display())]
     #[diagnostic(

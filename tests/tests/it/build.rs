@@ -604,6 +604,21 @@ async fn an_immutable_repository_takes_the_same_digest_again_and_refuses_another
 
 #[test]
 fn arm64_without_the_aarch64_target_says_how_to_add_it() {
+    // A --target for another CPU than `architecture` is refused before cargo runs.
+    let app = hello_copy();
+    let out = cli_without_rig(
+        app.path(),
+        &["build", "--target", "aarch64-unknown-linux-gnu"],
+        None,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("--target aarch64-unknown-linux-gnu does not build for linux/amd64"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("Compiling"), "{stderr}");
+
     let sysroot = run(Command::new("rustc").args(["--print", "sysroot"]));
     let installed = Path::new(sysroot.trim())
         .join("lib/rustlib/aarch64-unknown-linux-gnu")
