@@ -153,16 +153,7 @@ pub async fn build_and_push(
     }
     if push {
         let p = push_image(&image, config, ctx).await?;
-        doc["pushed"] = json!({
-            "reference": p.reference,
-            "repository": config.image.repository,
-            "tags": config.image.tags,
-            "blobsUploaded": p.blobs_uploaded,
-            "bytesUploaded": p.bytes_uploaded,
-            "blobsPresent": p.blobs_present,
-            "blobsMounted": p.blobs_mounted,
-            "repositoryCreated": p.repository_created,
-        });
+        doc["pushed"] = pushed_json(&p, config);
         reference = p.reference;
     }
     doc["reference"] = json!(reference);
@@ -195,6 +186,20 @@ pub async fn build_image(
 
 /// Pushes `image` to the configured ECR repository with the configured tags (`build --push`
 /// and `deploy`), with progress on stderr.
+/// What a push did, for `--format json` (build and deploy print the same fields).
+pub fn pushed_json(p: &ecs_core::image::PushOutcome, config: &Config) -> serde_json::Value {
+    json!({
+        "reference": p.reference,
+        "repository": config.image.repository,
+        "tags": config.image.tags,
+        "blobsUploaded": p.blobs_uploaded,
+        "bytesUploaded": p.bytes_uploaded,
+        "blobsPresent": p.blobs_present,
+        "blobsMounted": p.blobs_mounted,
+        "repositoryCreated": p.repository_created,
+    })
+}
+
 pub async fn push_image(
     image: &BuiltImage,
     config: &Config,

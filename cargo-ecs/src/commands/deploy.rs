@@ -146,12 +146,7 @@ pub async fn run(args: DeployArgs, ctx: &Ctx) -> miette::Result<ExitCode> {
     let td_short = format!("{}:{}", the_plan.family, applied.revision);
     let mut summary = json!({
         "image": reference,
-        "pushed": pushed.as_ref().map(|p| json!({
-            "blobsUploaded": p.blobs_uploaded,
-            "bytesUploaded": p.bytes_uploaded,
-            "blobsPresent": p.blobs_present,
-            "repositoryCreated": p.repository_created,
-        })),
+        "pushed": pushed.as_ref().map(|p| super::build::pushed_json(p, config)),
         "taskDefinition": {
             "arn": applied.task_definition_arn,
             "revision": applied.revision,

@@ -139,6 +139,10 @@ fn deploy_creates_reuses_and_registers_only_on_change() {
     assert_eq!(second["service"]["action"], "unchanged");
     assert_eq!(second["pushed"]["blobsUploaded"], 0);
     assert_eq!(second["pushed"]["bytesUploaded"], 0);
+    // The same fields as `build --format json`.
+    assert_eq!(second["pushed"]["reference"], second["image"], "{second}");
+    assert_eq!(second["pushed"]["blobsMounted"], 0, "{second}");
+    assert_eq!(second["pushed"]["repository"], "hello", "{second}");
     assert!(second["deployment"].is_null());
     assert!(stderr.contains("Reusing revision hello:1"), "{stderr}");
     assert!(stderr.contains("nothing to do"), "{stderr}");
