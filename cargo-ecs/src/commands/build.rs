@@ -53,9 +53,6 @@ pub fn cargo_options(build: &BuildArgs) -> CargoOptions {
         all_features: build.all_features,
         no_default_features: build.no_default_features,
         target: build.target.clone(),
-        // `--bin` is `image.bin` by now (Ctx::load_with_bin), checked and shared by cargo
-        // and the entrypoint.
-        bin: None,
         prebuilt: None,
         quiet: false,
         color: None,

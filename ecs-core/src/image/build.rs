@@ -25,8 +25,6 @@ pub struct CargoOptions {
     pub no_default_features: bool,
     /// `--target` (default: from the architecture).
     pub target: Option<String>,
-    /// `--bin` (default: `image.bin`).
-    pub bin: Option<String>,
     /// Skip `cargo build` and package this already-built binary (benchmarks, tests).
     pub prebuilt: Option<PathBuf>,
     /// `--quiet` for cargo (cargo ecs's own `-q`): only cargo's warnings and errors.

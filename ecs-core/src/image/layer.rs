@@ -448,8 +448,9 @@ fn deflate_chunk(chunk: &[u8], level: u32, last: bool) -> io::Result<Vec<u8>> {
 /// because it is fast in every build profile; `sha2` at opt-level 0 (tests, `cargo xtask`)
 /// ran at ~40 MB/s and dominated layer assembly.
 pub fn sha256(bytes: &[u8]) -> Digest {
-    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes);
-    Digest(format!("sha256:{}", hex::encode(d.as_ref())))
+    let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    ctx.update(bytes);
+    digest_of(ctx)
 }
 
 fn digest_of(ctx: aws_lc_rs::digest::Context) -> Digest {

@@ -503,7 +503,7 @@ impl BuildRequest {
 
     /// The binary target name.
     pub fn bin(&self) -> &str {
-        self.cargo.bin.as_deref().unwrap_or(&self.image.bin)
+        &self.image.bin
     }
 }
 
@@ -557,8 +557,9 @@ fn git(dir: &Path, args: &[&str]) -> Option<String> {
 
 /// Builds the binary and assembles the image.
 pub async fn build(req: &BuildRequest) -> Result<BuiltImage, ImageError> {
-    // A mistake in `image.include` is found before the compiler runs, all of it at once.
-    check_includes(req)?;
+    // A mistake in `image.include` is found before the compiler runs, all of it at once; the
+    // entries found then are the ones assembled (the trees are walked once).
+    let included = checked_include_sets(req)?;
     let binary = match &req.cargo.prebuilt {
         Some(p) => p.clone(),
         None => {
@@ -584,7 +585,7 @@ pub async fn build(req: &BuildRequest) -> Result<BuiltImage, ImageError> {
         BaseImage::Reference(r) => Some(base::pull(r, req.architecture, &req.registries).await?),
     };
     let r = req.clone();
-    tokio::task::spawn_blocking(move || assemble(&r, &binary, base.as_ref()))
+    tokio::task::spawn_blocking(move || assemble_with(&r, &binary, base.as_ref(), included))
         .await
         .map_err(|e| ImageError::Task {
             message: e.to_string(),
@@ -737,14 +738,10 @@ fn own_dirs(req: &BuildRequest) -> Vec<&'static str> {
     dirs
 }
 
-/// Every problem of `image.include` at once — a source that is missing or cannot go into a
-/// layer, a file at `/`, a path over the binary, a file over a directory — without building
-/// anything. [`build`] runs it before cargo; [`assemble`] checks the same again.
-pub fn check_includes(req: &BuildRequest) -> Result<(), ImageError> {
-    checked_include_sets(req).map(|_| ())
-}
-
-/// The entries of each include, once [`check_includes`]'s checks all pass.
+/// The entries of each include, once every problem of `image.include` is known to be absent:
+/// a source that is missing or cannot go into a layer, a file at `/`, a path over the binary,
+/// a file over a directory. All of them are reported at once; [`build`] runs this before
+/// cargo, without building anything.
 fn checked_include_sets(req: &BuildRequest) -> Result<Vec<Vec<Entry>>, ImageError> {
     let bin = req.bin().to_string();
     let mut problems = Vec::new();
@@ -884,6 +881,17 @@ pub fn assemble(
     binary: &Path,
     base: Option<&base::PulledBase>,
 ) -> Result<BuiltImage, ImageError> {
+    let included = checked_include_sets(req)?;
+    assemble_with(req, binary, base, included)
+}
+
+/// [`assemble`] with the include entries already listed and checked.
+fn assemble_with(
+    req: &BuildRequest,
+    binary: &Path,
+    base: Option<&base::PulledBase>,
+    included: Vec<Vec<Entry>>,
+) -> Result<BuiltImage, ImageError> {
     let data = read(binary)?;
     build::check_binary(binary, &data, req.architecture, base.is_none())?;
     let mtime = req.source_date_epoch.unwrap_or(0);
@@ -923,7 +931,6 @@ pub fn assemble(
         Entry::dir("app", 0o755),
         Entry::file(format!("app/{bin}"), data, 0o755),
     ];
-    let included = checked_include_sets(req)?;
     app.extend(included.into_iter().flatten());
     ours.push((format!("cargo-ecs: /app/{bin}"), app));
 
@@ -1410,7 +1417,7 @@ mod tests {
                 inc("static", "/app/static"),
             ],
         );
-        let err = check_includes(&req).unwrap_err();
+        let err = checked_include_sets(&req).unwrap_err();
         let ImageError::Includes { problems } = &err else {
             panic!("{err:?}")
         };
@@ -1427,7 +1434,7 @@ mod tests {
         );
         // The good ones alone pass.
         let req = include_request(root, vec![inc("static", "/app/static")]);
-        check_includes(&req).unwrap();
+        checked_include_sets(&req).unwrap();
     }
 
     #[test]
