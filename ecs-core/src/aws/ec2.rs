@@ -56,13 +56,11 @@ impl AwsCallError {
             _ => Service::Ec2,
         };
         let failure = describe(service, &err);
+        let help = failure
+            .common_help(service, &format!("`{action}`"))
+            .unwrap_or_else(|| help_for(failure.code.as_deref()));
         let code = failure.code;
         let message = failure.message;
-        let help = if failure.transport {
-            "check the endpoint (`--endpoint-url`, AWS_ENDPOINT_URL) and the network".to_string()
-        } else {
-            help_for(action, code.as_deref())
-        };
         AwsCallError {
             action,
             resource: resource.into(),
@@ -84,22 +82,9 @@ impl AwsCallError {
     }
 }
 
-fn help_for(action: &str, code: Option<&str>) -> String {
+/// Help for EC2's own error codes ([`CallFailure::common_help`] has the shared ones).
+fn help_for(code: Option<&str>) -> String {
     match code {
-        Some(
-            "UnauthorizedOperation"
-            | "AccessDenied"
-            | "AccessDeniedException"
-            | "UnauthorizedAccess",
-        ) => format!(
-            "the AWS identity in use is not allowed `{action}`; add it to its IAM policy \
-             (`cargo ecs setup` prints the whole policy)"
-        ),
-        Some(
-            "AuthFailure" | "InvalidClientTokenId" | "UnrecognizedClientException" | "ExpiredToken",
-        ) => "the AWS credentials were rejected; check AWS_PROFILE / `--aws-profile` and \
-              refresh expired session credentials"
-            .into(),
         Some(c) if c.starts_with("InvalidSubnetID") || c.starts_with("InvalidSubnet") => {
             "check `network.subnets` in [package.metadata.ecs]: every id must exist in this \
              region"
@@ -205,7 +190,7 @@ pub async fn vpcs_of_subnets(
                     resource,
                     code: Some("InvalidSubnetID.NotFound".into()),
                     message: format!("subnet {wanted} was not returned"),
-                    help: help_for("ec2:DescribeSubnets", Some("InvalidSubnetID.NotFound")),
+                    help: help_for(Some("InvalidSubnetID.NotFound")),
                 });
             }
         }

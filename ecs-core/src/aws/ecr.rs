@@ -56,23 +56,11 @@ pub enum EcrError {
     },
 }
 
-/// What to check after `failure`: the network and endpoint when no AWS answer came back,
-/// the IAM actions when AWS refused, credentials and region otherwise.
+/// What to check after `failure` of a call that needs `actions`.
 fn help_for(failure: &CallFailure, actions: &str) -> String {
-    let refused = failure.code.as_deref().is_some_and(|c| {
-        c.contains("AccessDenied")
-            || c.contains("Unauthorized")
-            || c == "UnrecognizedClientException"
-    });
-    if failure.transport {
-        "no answer from ECR: check the network, the region and any endpoint override \
-         (--endpoint-url, AWS_ENDPOINT_URL)"
-            .into()
-    } else if refused {
-        format!("the caller needs the IAM action(s) {actions}; check the credentials in use")
-    } else {
-        format!("check the credentials and region; the caller needs {actions}")
-    }
+    failure
+        .common_help(Service::Ecr, actions)
+        .unwrap_or_else(|| format!("check the credentials and region; the caller needs {actions}"))
 }
 
 /// Registry host and credentials for this account and region.

@@ -79,26 +79,22 @@ impl EcsError {
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        let failure = crate::aws::error::describe(crate::aws::error::Service::Ecs, &err);
-        let code = failure.code;
-        let message = failure.message;
-        let help = match code.as_deref() {
-            Some("AccessDeniedException") => {
-                format!("the AWS identity in use needs the IAM permission `ecs:{action}`")
-            }
-            Some(c) if is_throttling_code(c) => {
+        let service = crate::aws::error::Service::Ecs;
+        let failure = crate::aws::error::describe(service, &err);
+        let common = failure.common_help(service, &format!("`ecs:{action}`"));
+        let help = match (common, failure.code.as_deref()) {
+            (Some(help), _) => help,
+            (None, Some(c)) if is_throttling_code(c) => {
                 "AWS is throttling requests; wait a moment and retry".to_string()
             }
-            Some("ClusterNotFoundException") => {
+            (None, Some("ClusterNotFoundException")) => {
                 "create the cluster with `cargo ecs setup`, or set `cluster`".to_string()
-            }
-            _ if failure.transport => {
-                "check the endpoint (`--endpoint-url`, AWS_ENDPOINT_URL) and the network"
-                    .to_string()
             }
             _ => "check the AWS credentials, region and endpoint (`--region`, `--endpoint-url`)"
                 .to_string(),
         };
+        let code = failure.code;
+        let message = failure.message;
         EcsError::Call {
             action,
             resource: resource.into(),

@@ -136,6 +136,39 @@ impl std::fmt::Display for CallFailure {
 
 impl StdError for CallFailure {}
 
+impl CallFailure {
+    /// What to check after a failure every service can give: no answer at all, a refused
+    /// permission (`permission`, such as `ecr:GetAuthorizationToken`) or rejected credentials.
+    /// `None` for the service's own codes, which its adapter explains.
+    pub fn common_help(&self, service: Service, permission: &str) -> Option<String> {
+        if self.transport {
+            return Some(format!(
+                // Short: the error line above already names the endpoint it tried.
+                "no answer from {}: check the network and the endpoint override",
+                service.id()
+            ));
+        }
+        match self.code.as_deref()? {
+            "AccessDenied"
+            | "AccessDeniedException"
+            | "UnauthorizedOperation"
+            | "UnauthorizedAccess" => Some(format!(
+                "the AWS identity in use is not allowed {permission}; add it to its IAM policy \
+                 (`cargo ecs setup` prints the whole policy)"
+            )),
+            "AuthFailure"
+            | "InvalidClientTokenId"
+            | "UnrecognizedClientException"
+            | "ExpiredToken" => Some(
+                "the AWS credentials were rejected; check AWS_PROFILE / `--aws-profile` and \
+                 refresh expired session credentials"
+                    .into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
 /// Describes a failed call of `service` (the one helper every adapter uses). The SDK's full
 /// error is logged at debug level.
 pub fn describe<E>(service: Service, err: &SdkError<E, HttpResponse>) -> CallFailure
